@@ -1,0 +1,137 @@
+"""The REST API: a Powertools resolver behind a gate that authenticates and authorizes first."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from switchboard import services
+from switchboard.api import jsonapi, routing
+from switchboard.api.routes import register_all
+from switchboard.domain.auth import Principal, hash_key
+from switchboard.errors import PayloadTooLarge, SwitchboardError, Unauthorized
+
+MAX_BODY_BYTES = 256 * 1024
+PRINCIPAL_TTL_S = 60.0
+_principals: dict[str, tuple[Principal, float]] = {}
+logger = Logger()
+
+
+def authenticate(headers: dict[str, str] | None) -> Principal:
+    """Find the key's principal by the key's hash; results are cached for a minute per container."""
+    header = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), "") or ""
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    digest = hash_key(key.strip())
+    cached = _principals.get(digest)
+    now = time.monotonic()
+    if cached and cached[1] > now:
+        return cached[0]
+    found = services.auth_store().principal(digest)
+    if found is None:
+        raise Unauthorized("unknown or revoked API key")
+    if len(_principals) > 1000:
+        _principals.clear()
+    _principals[digest] = (found, now + PRINCIPAL_TTL_S)
+    return found
+
+
+def _validation_response(exc: RequestValidationError) -> Response:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+    location = [str(part) for part in first.get("loc", ())]
+    if first.get("type") == "json_invalid":
+        return jsonapi.error(400, "bad_request", "Bad request", "the body is not valid JSON", {"pointer": ""})
+    if location and location[0] in ("query", "path"):
+        name = location[1] if len(location) > 1 else ""
+        return jsonapi.error(
+            400, "bad_request", "Bad request", f"{name}: {first.get('msg')}", {"parameter": name}
+        )
+    parts = location[1:] if location and location[0] == "body" else location
+    detail = f"{'/'.join(parts) or 'body'}: {first.get('msg')}"
+    return jsonapi.error(400, "bad_request", "Bad request", detail, {"pointer": "".join(f"/{p}" for p in parts)})
+
+
+class Api:
+    """Gate + resolver. The gate runs before body validation so callers without a role learn nothing."""
+
+    def __init__(self) -> None:
+        self.resolver = APIGatewayRestResolver(enable_validation=True)
+        register_all(self.resolver)
+        self._install_handlers()
+
+    def _install_handlers(self) -> None:
+        app = self.resolver
+
+        @app.exception_handler(SwitchboardError)
+        def _domain_error(exc: SwitchboardError) -> Response:
+            return jsonapi.respond({"errors": [exc.to_error()]}, exc.status)
+
+        @app.exception_handler(RequestValidationError)
+        def _invalid(exc: RequestValidationError) -> Response:
+            return _validation_response(exc)
+
+        @app.not_found
+        def _not_found(_exc: Exception) -> Response:
+            return jsonapi.error(404, "not_found", "Not found", "no such route")
+
+        @app.exception_handler(Exception)
+        def _unexpected(exc: Exception) -> Response:
+            if _item_too_large(exc):
+                return jsonapi.error(413, "payload_too_large", "Payload too large", "the object would exceed 400 KB")
+            logger.exception("unhandled error")
+            return jsonapi.error(500, "internal_error", "Internal error", "an unexpected error occurred")
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        method, path = event.get("httpMethod", ""), event.get("path", "")
+        token = None
+        try:
+            body = event.get("body") or ""
+            if len(body) > MAX_BODY_BYTES * (2 if event.get("isBase64Encoded") else 1):
+                raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
+            permission = routing.permission_for(method, path)
+            if permission is not None and permission is not routing.PUBLIC:
+                principal = authenticate(event.get("headers"))
+                principal.require(permission)
+                token = routing.CURRENT_PRINCIPAL.set(principal)
+            response = self.resolver.resolve(event, context)
+        except SwitchboardError as exc:
+            response = _gate_response(exc)
+        finally:
+            if token is not None:
+                routing.CURRENT_PRINCIPAL.reset(token)
+        logger.info(
+            "request",
+            extra={
+                "method": method,
+                "path": path,
+                "status": response.get("statusCode"),
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+
+def _gate_response(exc: SwitchboardError) -> dict[str, Any]:
+    return {
+        "statusCode": exc.status,
+        "headers": {"Content-Type": jsonapi.JSON},
+        "body": json.dumps({"errors": [exc.to_error()]}),
+        "isBase64Encoded": False,
+    }
+
+
+def _item_too_large(exc: Exception) -> bool:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    return error.get("Code") == "ValidationException" and "size" in str(error.get("Message", "")).lower()
+
+
+def build_app() -> Api:
+    return Api()

@@ -1,0 +1,73 @@
+"""JSON:API documents in Kustomer's shape: resources, lists with page links, and errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from aws_lambda_powertools.event_handler import Response
+
+from switchboard.domain.records import Page, Record
+
+JSON = "application/json"
+
+
+def self_link(record: Record) -> str:
+    if record.kind.startswith("kobject."):
+        return f"/v1/klasses/{record.kind.removeprefix('kobject.')}/{record.id}"
+    return f"/v1/{record.kind}s/{record.id}" if record.kind != "klass" else f"/v1/klasses/{record.id}"
+
+
+def resource(record: Record) -> dict[str, Any]:
+    attributes = {
+        **record.attributes,
+        "rev": record.rev,
+        "createdAt": record.created_at,
+        "updatedAt": record.updated_at,
+        "modifiedAt": record.updated_at,
+    }
+    relationships = {name: {"data": {"type": kind, "id": rid}} for name, (kind, rid) in record.relationships.items()}
+    relationships["org"] = {"data": {"type": "org", "id": record.org}}
+    return {
+        "type": record.kind,
+        "id": record.id,
+        "attributes": attributes,
+        "relationships": relationships,
+        "links": {"self": self_link(record)},
+    }
+
+
+def respond(document: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = "" if document is None else json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers or {})
+
+
+def one(record: Record, status: int = 200) -> Response:
+    return respond({"data": resource(record)}, status)
+
+
+def listing(page: Page, path: str, page_number: int, size: int, extra: dict[str, str] | None = None) -> Response:
+    total_pages = max(1, math.ceil(page.total / size)) if page.total else 0
+
+    def link(number: int) -> str:
+        return f"{path}?{urlencode({**(extra or {}), 'page': number, 'pageSize': size})}"
+
+    meta: dict[str, Any] = {"pageSize": size, "page": page_number, "total": page.total, "totalPages": total_pages}
+    if page.total_capped:
+        meta["totalCapped"] = True
+    links = {
+        "self": link(page_number),
+        "first": link(1),
+        "prev": link(page_number - 1) if page_number > 1 else None,
+        "next": link(page_number + 1) if page.has_more else None,
+    }
+    return respond({"meta": meta, "links": links, "data": [resource(r) for r in page.records]})
+
+
+def error(status: int, code: str, title: str, detail: str, source: dict[str, str] | None = None) -> Response:
+    entry: dict[str, Any] = {"status": str(status), "code": code, "title": title, "detail": detail}
+    if source:
+        entry["source"] = source
+    return respond({"errors": [entry]}, status)

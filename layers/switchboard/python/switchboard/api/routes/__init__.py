@@ -1,0 +1,13 @@
+"""All routes of the REST API, registered on one resolver."""
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from switchboard.api import routing
+
+
+def register_all(app: APIGatewayRestResolver) -> None:
+    from switchboard.api.routes import conversations, customers, directory, klasses, meta
+
+    routing.ENDPOINTS.clear()
+    for module in (meta, customers, klasses, conversations, directory):
+        module.register(app)

@@ -1,0 +1,113 @@
+"""Typed custom attributes: the name's suffix says the type (Kustomer's convention)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from switchboard.errors import BadRequest
+from switchboard.ids import normalize_iso
+
+STR_MAX = 1024
+TXT_MAX = 65_536
+CUSTOM_MAX_KEYS = 200
+
+_NAME = re.compile(r"^[a-z][A-Za-z0-9_]*?(Str|Txt|Num|At|Bool|Url|Id)$")
+
+
+def _string(limit: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return value
+
+    return check
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _date(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 date-time string")
+    try:
+        return normalize_iso(value)
+    except ValueError as exc:
+        raise ValueError("must be an ISO-8601 date-time string") from exc
+
+
+def _boolean(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError("must be a boolean")
+    return value
+
+
+def _url(value: Any) -> Any:
+    if not isinstance(value, str) or len(value) > 2048:
+        raise ValueError("must be a URL of at most 2048 characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+CHECKS: dict[str, Callable[[Any], Any]] = {
+    "Str": _string(STR_MAX),
+    "Txt": _string(TXT_MAX),
+    "Num": _number,
+    "At": _date,
+    "Bool": _boolean,
+    "Url": _url,
+    "Id": _string(STR_MAX),
+}
+
+
+def suffix_of(name: str) -> str | None:
+    """The type suffix of a custom attribute name, or None when the name is not valid."""
+    match = _NAME.match(name)
+    return match.group(1) if match else None
+
+
+def check_custom(
+    custom: Any,
+    pointer: str = "/custom",
+    allowed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validate and normalise a `custom` object; raise BadRequest with a pointer on the first fault.
+
+    `allowed`, when given (a klass's declared properties), limits which names may appear.
+    Null is a valid value for every type (it clears the attribute).
+    """
+    if not isinstance(custom, dict):
+        raise BadRequest("custom must be an object", pointer)
+    if len(custom) > CUSTOM_MAX_KEYS:
+        raise BadRequest(f"custom may hold at most {CUSTOM_MAX_KEYS} attributes", pointer)
+    result: dict[str, Any] = {}
+    for name, value in custom.items():
+        here = f"{pointer}/{name}"
+        suffix = suffix_of(name)
+        if suffix is None:
+            raise BadRequest(
+                f"custom attribute '{name}' must end with a type suffix: Str, Txt, Num, At, Bool, Url or Id",
+                here,
+            )
+        if allowed is not None and name not in allowed:
+            raise BadRequest(f"custom attribute '{name}' is not a property of this klass", here)
+        if value is None:
+            result[name] = None
+            continue
+        try:
+            result[name] = CHECKS[suffix](value)
+        except ValueError as exc:
+            raise BadRequest(f"custom attribute '{name}' {exc}", here) from exc
+    return result

@@ -1,0 +1,231 @@
+"""Request bodies of the object API (pydantic). Unknown attributes are refused (400 with a pointer).
+
+All fields are optional so one model serves create, PUT and PATCH; the service enforces what a
+create requires. `custom` is checked by suffix in the service, against the klass for kobjects.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from switchboard.ids import is_id, normalize_iso
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_PHONE_FORMATTING = re.compile(r"[\s().\-]")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_KLASS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+ShortStr = Annotated[str, Field(max_length=256)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=256)]
+Tags = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)]
+
+
+def _date(value: str | None) -> str | None:
+    return None if value is None else normalize_iso(value)
+
+
+def _object_id(value: str | None) -> str | None:
+    if value is not None and not is_id(value):
+        raise ValueError("must be a 24-hex object id")
+    return value
+
+
+def normalize_email(value: str) -> str:
+    """Emails identify customers case-insensitively."""
+    return value.strip().lower()
+
+
+def normalize_phone(value: str) -> str:
+    """Phones identify customers in E.164 form; spaces, dots, dashes and brackets are dropped."""
+    return _PHONE_FORMATTING.sub("", value)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class EmailEntry(Strict):
+    type: ShortStr | None = None
+    email: Annotated[str, Field(max_length=254)]
+    verified: bool | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        if not _EMAIL.match(value.strip()):
+            raise ValueError("must be an email address")
+        return value.strip()
+
+
+class PhoneEntry(Strict):
+    type: ShortStr | None = None
+    phone: Annotated[str, Field(max_length=32)]
+    verified: bool | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        phone = normalize_phone(value)
+        if not _E164.match(phone):
+            raise ValueError("must be a phone number in E.164 form, e.g. +14155550100")
+        return phone
+
+
+class UrlEntry(Strict):
+    type: ShortStr | None = None
+    url: Annotated[str, Field(max_length=2048)]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: ShortStr | None = None
+    name: ShortStr | None = None
+
+
+class Writable(Strict):
+    """Attributes every object accepts: optimistic `rev` on updates and import timestamps."""
+
+    rev: Annotated[int, Field(ge=1)] | None = None
+    importedAt: str | None = None
+
+    _dates = field_validator("importedAt")(_date)
+
+
+class CustomerBody(Writable):
+    name: ShortStr | None = None
+    externalId: ExternalId | None = None
+    username: ShortStr | None = None
+    company: ShortStr | None = None
+    avatarUrl: Annotated[str, Field(max_length=2048)] | None = None
+    emails: Annotated[list[EmailEntry], Field(max_length=50)] | None = None
+    phones: Annotated[list[PhoneEntry], Field(max_length=50)] | None = None
+    urls: Annotated[list[UrlEntry], Field(max_length=50)] | None = None
+    locations: Annotated[list[Location], Field(max_length=50)] | None = None
+    tags: Tags | None = None
+    birthdayAt: str | None = None
+    signedUpAt: str | None = None
+    gender: Literal["m", "f", "x"] | None = None
+    defaultLang: Annotated[str, Field(max_length=16)] | None = None
+    locale: Annotated[str, Field(max_length=16)] | None = None
+    timeZone: Annotated[str, Field(max_length=64)] | None = None
+    custom: dict[str, Any] | None = None
+
+    _customer_dates = field_validator("birthdayAt", "signedUpAt")(_date)
+
+
+class KlassProperty(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    displayName: ShortStr | None = None
+
+
+class KlassMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    properties: dict[str, KlassProperty] = Field(default_factory=dict)
+
+
+class KlassBody(Writable):
+    name: Annotated[str, Field(max_length=64)] | None = None
+    displayName: ShortStr | None = None
+    description: Annotated[str, Field(max_length=2048)] | None = None
+    icon: ShortStr | None = None
+    color: Annotated[str, Field(max_length=32)] | None = None
+    metadata: KlassMetadata | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        if value is not None and not _KLASS_NAME.match(value):
+            raise ValueError("must be 1-64 letters, digits, '_' or '-'")
+        return value
+
+
+class KObjectBody(Writable):
+    title: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    description: Annotated[str, Field(max_length=4096)] | None = None
+    externalId: ExternalId | None = None
+    customer: str | None = None
+    data: dict[str, Any] | None = None
+    custom: dict[str, Any] | None = None
+    tags: Tags | None = None
+    images: Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=20)] | None = None
+    icon: ShortStr | None = None
+    createdAt: str | None = None
+
+    _kobject_dates = field_validator("createdAt")(_date)
+    _ids = field_validator("customer")(_object_id)
+
+
+IdList = Annotated[list[Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]], Field(max_length=100)]
+
+
+class ConversationBody(Writable):
+    customer: str | None = None
+    name: ShortStr | None = None
+    externalId: ExternalId | None = None
+    status: Literal["open", "snoozed", "done"] | None = None
+    priority: Annotated[int, Field(ge=1, le=5)] | None = None
+    direction: Literal["in", "out"] | None = None
+    channels: Annotated[list[ShortStr], Field(max_length=20)] | None = None
+    tags: Tags | None = None
+    assignedUsers: IdList | None = None
+    assignedTeams: IdList | None = None
+    custom: dict[str, Any] | None = None
+
+    _ids = field_validator("customer")(_object_id)
+
+
+class MessageMeta(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    from_: Annotated[str | None, Field(alias="from", max_length=1024)] = None
+    to: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=100)] = None
+
+
+class MessageBody(Writable):
+    conversation: str | None = None
+    customer: str | None = None
+    externalId: ExternalId | None = None
+    channel: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    app: ShortStr | None = None
+    direction: Literal["in", "out"] | None = None
+    preview: Annotated[str, Field(max_length=1024)] | None = None
+    body: Annotated[str, Field(max_length=131_072)] | None = None
+    subject: Annotated[str, Field(max_length=1024)] | None = None
+    meta: MessageMeta | None = None
+    status: Literal["received", "sent", "delivered", "read", "failed", "pending"] | None = None
+    sentAt: str | None = None
+    custom: dict[str, Any] | None = None
+
+    _message_dates = field_validator("sentAt")(_date)
+    _ids = field_validator("conversation", "customer")(_object_id)
+
+
+class UserBody(Writable):
+    name: ShortStr | None = None
+    displayName: ShortStr | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    userType: Literal["user", "machine"] | None = None
+    custom: dict[str, Any] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value.strip()):
+            raise ValueError("must be an email address")
+        return value
+
+
+class TeamBody(Writable):
+    name: Name | None = None
+    displayName: ShortStr | None = None
+    icon: ShortStr | None = None
+    members: IdList | None = None
+
+
+class TagBody(Writable):
+    name: Name | None = None
+    color: Annotated[str, Field(max_length=32)] | None = None
+    description: Annotated[str, Field(max_length=1024)] | None = None
