@@ -1,15 +1,24 @@
 """Custom attributes are typed by their name's suffix; faults carry a JSON pointer."""
 
 import pytest
-
 from switchboard.domain.attributes import check_custom, suffix_of
 from switchboard.errors import BadRequest
 
 
 @pytest.mark.parametrize(
     ("name", "suffix"),
-    [("tierStr", "Str"), ("notesTxt", "Txt"), ("totalNum", "Num"), ("placedAt", "At"), ("vipBool", "Bool"),
-     ("siteUrl", "Url"), ("orderId", "Id"), ("Str", None), ("tier", None), ("TierStr", None)],
+    [
+        ("tierStr", "Str"),
+        ("notesTxt", "Txt"),
+        ("totalNum", "Num"),
+        ("placedAt", "At"),
+        ("vipBool", "Bool"),
+        ("siteUrl", "Url"),
+        ("orderId", "Id"),
+        ("Str", None),
+        ("tier", None),
+        ("TierStr", None),
+    ],
 )
 def test_suffix_names_the_type(name, suffix):
     assert suffix_of(name) == suffix
@@ -17,8 +26,15 @@ def test_suffix_names_the_type(name, suffix):
 
 def test_valid_values_are_kept_and_dates_normalised():
     custom = check_custom(
-        {"tierStr": "gold", "totalNum": 9.5, "placedAt": "2025-03-21T20:23:52+02:00", "vipBool": True,
-         "siteUrl": "https://example.com/a", "clearedStr": None, "orderId": "o-1"}
+        {
+            "tierStr": "gold",
+            "totalNum": 9.5,
+            "placedAt": "2025-03-21T20:23:52+02:00",
+            "vipBool": True,
+            "siteUrl": "https://example.com/a",
+            "clearedStr": None,
+            "orderId": "o-1",
+        }
     )
     assert custom["placedAt"] == "2025-03-21T18:23:52.000Z"
     assert custom["clearedStr"] is None

@@ -2,7 +2,6 @@
 
 import pytest
 from pydantic import ValidationError
-
 from switchboard.domain import kinds, models
 from switchboard.domain.service import body_dict
 from switchboard.errors import BadRequest
@@ -20,7 +19,10 @@ def test_phones_outside_e164_are_refused(phone):
 
 
 def test_customer_identifiers_compare_case_insensitively():
-    attributes = {"emails": [{"email": "Jane@Example.com"}, {"email": "jane@example.com"}], "externalId": "c-1"}
+    attributes = {
+        "emails": [{"email": "Jane@Example.com"}, {"email": "jane@example.com"}],
+        "externalId": "c-1",
+    }
     keys = kinds.CUSTOMER.unique_keys(attributes)
     assert {(k.field, k.value) for k in keys} == {("email", "jane@example.com"), ("externalId", "c-1")}
 

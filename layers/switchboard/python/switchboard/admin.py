@@ -42,9 +42,22 @@ def issue_key(org_id: str, name: str, roles: list[str]) -> dict:
     key = generate_key()
     key_id = new_id()
     store.put_key(
-        hash_key(key), org=org_id, key_id=key_id, user_id=user.id, name=name, roles=roles, created_at=now_iso()
+        hash_key(key),
+        org=org_id,
+        key_id=key_id,
+        user_id=user.id,
+        name=name,
+        roles=roles,
+        created_at=now_iso(),
     )
-    return {"id": key_id, "key": key, "name": name, "roles": sorted(set(roles)), "userId": user.id, "org": org_id}
+    return {
+        "id": key_id,
+        "key": key,
+        "name": name,
+        "roles": sorted(set(roles)),
+        "userId": user.id,
+        "org": org_id,
+    }
 
 
 def list_keys(org_id: str) -> list[dict]:

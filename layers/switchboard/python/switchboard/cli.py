@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     issue = key.add_parser("issue", help="issue a key (the key is shown once)")
     issue.add_argument("--org", required=True)
     issue.add_argument("--name", required=True)
-    issue.add_argument("--role", dest="roles", action="append", required=True, help="repeat for several roles")
+    issue.add_argument(
+        "--role", dest="roles", action="append", required=True, help="repeat for several roles"
+    )
     listing = key.add_parser("list", help="list an org's keys (never the keys themselves)")
     listing.add_argument("--org", required=True)
     revoke = key.add_parser("revoke", help="revoke a key")

@@ -16,7 +16,12 @@ class SwitchboardError(Exception):
         self.pointer = pointer
 
     def to_error(self) -> dict:
-        error: dict = {"status": str(self.status), "code": self.code, "title": self.title, "detail": self.detail}
+        error: dict = {
+            "status": str(self.status),
+            "code": self.code,
+            "title": self.title,
+            "detail": self.detail,
+        }
         if self.pointer is not None:
             error["source"] = {"pointer": self.pointer}
         return error

@@ -8,17 +8,17 @@ no CDK imports.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Access(str, Enum):
+class Access(StrEnum):
     """What a function may do with a table; CDK turns it into least-privilege grants."""
 
     READ = "read"
     READ_WRITE = "read_write"
 
 
-class Projection(str, Enum):
+class Projection(StrEnum):
     KEYS_ONLY = "KEYS_ONLY"
     ALL = "ALL"
 

@@ -184,7 +184,9 @@ class DynamoObjectStore:
                 break
             query["ExclusiveStartKey"] = last
         records = self._batch_get(keys)
-        return Page(records=records, total=total, total_capped=capped, has_more=capped or total > start + size)
+        return Page(
+            records=records, total=total, total_capped=capped, has_more=capped or total > start + size
+        )
 
     def exists_in(self, org: str, list_key: str) -> bool:
         response = self.client.query(

@@ -49,14 +49,26 @@ class DynamoAuthStore:
 
     def get_org(self, org_id: str) -> dict[str, str] | None:
         item = self.client.get_item(TableName=self.table, Key={"pk": {"S": f"org#{org_id}"}}).get("Item")
-        return {"id": item["id"]["S"], "name": item["name"]["S"], "createdAt": item["createdAt"]["S"]} if item else None
+        return (
+            {"id": item["id"]["S"], "name": item["name"]["S"], "createdAt": item["createdAt"]["S"]}
+            if item
+            else None
+        )
 
     def list_orgs(self) -> list[dict[str, str]]:
         items = self._query("orgs")
         return [{"id": i["id"]["S"], "name": i["name"]["S"], "createdAt": i["createdAt"]["S"]} for i in items]
 
     def put_key(
-        self, key_hash: str, *, org: str, key_id: str, user_id: str, name: str, roles: list[str], created_at: str
+        self,
+        key_hash: str,
+        *,
+        org: str,
+        key_id: str,
+        user_id: str,
+        name: str,
+        roles: list[str],
+        created_at: str,
     ) -> None:
         self.client.put_item(
             TableName=self.table,

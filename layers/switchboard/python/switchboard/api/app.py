@@ -54,7 +54,9 @@ def _validation_response(exc: RequestValidationError) -> Response:
         )
     parts = location[1:] if location and location[0] == "body" else location
     detail = f"{'/'.join(parts) or 'body'}: {first.get('msg')}"
-    return jsonapi.error(400, "bad_request", "Bad request", detail, {"pointer": "".join(f"/{p}" for p in parts)})
+    return jsonapi.error(
+        400, "bad_request", "Bad request", detail, {"pointer": "".join(f"/{p}" for p in parts)}
+    )
 
 
 class Api:
@@ -83,7 +85,9 @@ class Api:
         @app.exception_handler(Exception)
         def _unexpected(exc: Exception) -> Response:
             if _item_too_large(exc):
-                return jsonapi.error(413, "payload_too_large", "Payload too large", "the object would exceed 400 KB")
+                return jsonapi.error(
+                    413, "payload_too_large", "Payload too large", "the object would exceed 400 KB"
+                )
             logger.exception("unhandled error")
             return jsonapi.error(500, "internal_error", "Internal error", "an unexpected error occurred")
 

@@ -28,7 +28,9 @@ def resource(record: Record) -> dict[str, Any]:
         "updatedAt": record.updated_at,
         "modifiedAt": record.updated_at,
     }
-    relationships = {name: {"data": {"type": kind, "id": rid}} for name, (kind, rid) in record.relationships.items()}
+    relationships = {
+        name: {"data": {"type": kind, "id": rid}} for name, (kind, rid) in record.relationships.items()
+    }
     relationships["org"] = {"data": {"type": "org", "id": record.org}}
     return {
         "type": record.kind,
@@ -39,7 +41,9 @@ def resource(record: Record) -> dict[str, Any]:
     }
 
 
-def respond(document: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def respond(
+    document: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     body = "" if document is None else json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return Response(status_code=status, content_type=JSON, body=body, headers=headers or {})
 
@@ -48,13 +52,20 @@ def one(record: Record, status: int = 200) -> Response:
     return respond({"data": resource(record)}, status)
 
 
-def listing(page: Page, path: str, page_number: int, size: int, extra: dict[str, str] | None = None) -> Response:
+def listing(
+    page: Page, path: str, page_number: int, size: int, extra: dict[str, str] | None = None
+) -> Response:
     total_pages = max(1, math.ceil(page.total / size)) if page.total else 0
 
     def link(number: int) -> str:
         return f"{path}?{urlencode({**(extra or {}), 'page': number, 'pageSize': size})}"
 
-    meta: dict[str, Any] = {"pageSize": size, "page": page_number, "total": page.total, "totalPages": total_pages}
+    meta: dict[str, Any] = {
+        "pageSize": size,
+        "page": page_number,
+        "total": page.total,
+        "totalPages": total_pages,
+    }
     if page.total_capped:
         meta["totalCapped"] = True
     links = {

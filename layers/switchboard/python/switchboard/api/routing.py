@@ -33,7 +33,9 @@ ENDPOINTS: list[Endpoint] = []
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"<\w+>", r"[^/]+", re.escape(path).replace(r"\<", "<").replace(r"\>", ">")) + "$")
+    return re.compile(
+        "^" + re.sub(r"<\w+>", r"[^/]+", re.escape(path).replace(r"\<", "<").replace(r"\>", ">")) + "$"
+    )
 
 
 def endpoint(

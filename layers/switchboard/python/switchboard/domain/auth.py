@@ -51,7 +51,9 @@ def _permission(resource: str, action: str, *legacy: str, extra: tuple[str, ...]
     return Permission(f"{resource}.{action}", frozenset(roles))
 
 
-def _crud(resource: str, legacy_read: str, legacy_write: str, *, delete: bool = True) -> dict[str, Permission]:
+def _crud(
+    resource: str, legacy_read: str, legacy_write: str, *, delete: bool = True
+) -> dict[str, Permission]:
     actions = {
         "read": _permission(resource, "read", legacy_read),
         "create": _permission(resource, "create", legacy_write),
@@ -79,9 +81,7 @@ KOBJECT = {
     for action in ("read", "create", "update", "delete")
 }
 # Reading a customer's timeline objects is part of reading the customer (as in Kustomer).
-CUSTOMER_KOBJECTS = Permission(
-    "customer.kobjects.read", CUSTOMER["read"].roles | KOBJECT["read"].roles
-)
+CUSTOMER_KOBJECTS = Permission("customer.kobjects.read", CUSTOMER["read"].roles | KOBJECT["read"].roles)
 ANY_KEY = Permission("key.valid", frozenset())  # any valid key: GET /v1/users/current
 
 ALL_ROLES: frozenset[str] = frozenset(

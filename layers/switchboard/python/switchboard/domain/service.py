@@ -92,9 +92,7 @@ class ObjectService:
                 return record
         return self.find(org, kinds.KLASS, "name", name_or_id)
 
-    def page(
-        self, org: str, kind: Kind, page: int, size: int, parent: tuple[str, str] | None = None
-    ) -> Page:
+    def page(self, org: str, kind: Kind, page: int, size: int, parent: tuple[str, str] | None = None) -> Page:
         if parent is None:
             return self.store.page(org, kind.name, by_parent=False, page=page, size=size)
         return self.store.page(org, _parent_key(parent, kind), by_parent=True, page=page, size=size)
@@ -155,17 +153,26 @@ class ObjectService:
         self._write_new(items)
 
     def update(
-        self, org: str, kind: Kind, object_id: str, body: BaseModel | dict[str, Any], *, patch: bool
+        self,
+        org: str,
+        kind: Kind,
+        object_id: str,
+        body: BaseModel | dict[str, Any],
+        *,
+        patch: bool,
+        current: Record | None = None,
     ) -> Record:
         """PUT replaces the given attributes (merging `custom`); PATCH also merges `data` key by key.
 
         A null value removes an attribute. A concurrent write is retried on the fresh object,
-        unless the client sent `rev`, in which case a mismatch is a 409.
+        unless the client sent `rev`, in which case a mismatch is a 409. `current`, when the
+        caller has just read the object, saves the first read.
         """
         changes = body_dict(kind, body)
         expected = changes.pop("rev", None)
         for attempt in range(UPDATE_ATTEMPTS):
-            current = self.get(org, kind, object_id)
+            if current is None or current.id != object_id:
+                current = self.get(org, kind, object_id)
             if expected is not None and expected != current.rev:
                 raise Conflict(f"rev is {current.rev}, not {expected}", "/rev")
             updated, add, remove = self._apply(org, kind, current, changes, patch)
@@ -173,6 +180,7 @@ class ObjectService:
                 self.store.replace(updated, current.rev, add, remove)
                 return updated
             except StaleRevision:
+                current = None
                 if expected is not None:
                     raise Conflict(f"{kind.name} {object_id} changed concurrently", "/rev") from None
                 self.pause(random.uniform(0.005, 0.02) * (attempt + 1))
@@ -180,15 +188,17 @@ class ObjectService:
                 raise _conflict(taken) from None
         raise Conflict(f"{kind.name} {object_id} is being updated too often; try again")
 
-    def delete(self, org: str, kind: Kind, object_id: str) -> Record:
+    def delete(self, org: str, kind: Kind, object_id: str, current: Record | None = None) -> Record:
         for _ in range(UPDATE_ATTEMPTS):
-            current = self.get(org, kind, object_id)
+            if current is None or current.id != object_id:
+                current = self.get(org, kind, object_id)
             if kind is kinds.KLASS and self.store.exists_in(org, f"kobject.{current.attributes['name']}"):
                 raise Conflict(f"klass {current.attributes['name']} still has kobjects")
             try:
                 self.store.delete(current, kind.unique_keys(current.attributes))
                 return current
             except StaleRevision:
+                current = None
                 self.pause(random.uniform(0.005, 0.02))
         raise Conflict(f"{kind.name} {object_id} is being updated too often; try again")
 
@@ -246,7 +256,11 @@ class ObjectService:
 
     def _existing(self, org: str, kind_name: str, object_id: Any, pointer: str) -> Record:
         kind = kinds.BY_NAME[kind_name]
-        record = self.store.get(org, kind.name, object_id) if isinstance(object_id, str) and is_id(object_id) else None
+        record = (
+            self.store.get(org, kind.name, object_id)
+            if isinstance(object_id, str) and is_id(object_id)
+            else None
+        )
         if record is None:
             raise BadRequest(f"{kind_name} {object_id} does not exist", pointer)
         return record

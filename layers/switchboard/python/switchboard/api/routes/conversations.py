@@ -1,6 +1,5 @@
 """Conversations and messages."""
 
-from aws_lambda_powertools.event_handler import Response
 
 from switchboard import services
 from switchboard.api import jsonapi
@@ -33,7 +32,9 @@ def create_message(
         raise BadRequest("a message needs a conversation or a customer", "/conversation")
     customer = service.get(org, kinds.CUSTOMER, customer_id)
     opened, opened_keys = service.prepare(
-        org, kinds.CONVERSATION, {"channels": [attributes["channel"]]} if attributes.get("channel") else {},
+        org,
+        kinds.CONVERSATION,
+        {"channels": [attributes["channel"]]} if attributes.get("channel") else {},
         {"customer": ("customer", customer.id)},
     )
     message, message_keys = service.prepare(
@@ -54,13 +55,27 @@ def register(app) -> None:
     register_crud(app, kinds.CONVERSATION, auth.CONVERSATION, "conversations")
     register_crud(app, kinds.MESSAGE, auth.MESSAGE, "messages", create=create_message)
 
-    @endpoint(app, "POST", "/v1/conversations/<conversation_id>/messages", auth.MESSAGE["create"], summary="Add a message to a conversation", tags=["messages"])
+    @endpoint(
+        app,
+        "POST",
+        "/v1/conversations/<conversation_id>/messages",
+        auth.MESSAGE["create"],
+        summary="Add a message to a conversation",
+        tags=["messages"],
+    )
     def create_conversation_message(conversation_id: str, body: models.MessageBody):
         conversation = find_or_get(kinds.CONVERSATION, conversation_id)
         return create_message(body, conversation_id=conversation.id)
 
-    @endpoint(app, "GET", "/v1/conversations/<conversation_id>/messages", auth.MESSAGE["read"], summary="List a conversation's messages", tags=["messages"])
-    def list_conversation_messages(conversation_id: str, page: PageNumber = 1, pageSize: PageSize = 100):  # noqa: N803
+    @endpoint(
+        app,
+        "GET",
+        "/v1/conversations/<conversation_id>/messages",
+        auth.MESSAGE["read"],
+        summary="List a conversation's messages",
+        tags=["messages"],
+    )
+    def list_conversation_messages(conversation_id: str, page: PageNumber = 1, pageSize: PageSize = 100):
         conversation = find_or_get(kinds.CONVERSATION, conversation_id)
         path = f"/v1/conversations/{conversation.id}/messages"
         return page_response(kinds.MESSAGE, path, page, pageSize, ("conversation", conversation.id))

@@ -7,7 +7,6 @@ annotations of these closures to validate and document each route.
 from typing import Annotated
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from switchboard import services
@@ -50,7 +49,7 @@ def register_crud(
             return custom_create(body)
         return jsonapi.one(services.objects().create(principal().org, kind, body), 201)
 
-    def list_all(page: PageNumber = 1, pageSize: PageSize = 100):  # noqa: N803 (wire name)
+    def list_all(page: PageNumber = 1, pageSize: PageSize = 100):
         return page_response(kind, base, page, pageSize)
 
     def get_one(object_id: str):
@@ -58,15 +57,19 @@ def register_crud(
 
     def put_one(object_id: str, body: model):
         record = find_or_get(kind, object_id)
-        return jsonapi.one(services.objects().update(principal().org, kind, record.id, body, patch=False))
+        return jsonapi.one(
+            services.objects().update(principal().org, kind, record.id, body, patch=False, current=record)
+        )
 
     def patch_one(object_id: str, body: model):
         record = find_or_get(kind, object_id)
-        return jsonapi.one(services.objects().update(principal().org, kind, record.id, body, patch=True))
+        return jsonapi.one(
+            services.objects().update(principal().org, kind, record.id, body, patch=True, current=record)
+        )
 
     def delete_one(object_id: str):
         record = find_or_get(kind, object_id)
-        services.objects().delete(principal().org, kind, record.id)
+        services.objects().delete(principal().org, kind, record.id, current=record)
         return jsonapi.respond(None, 204)
 
     routes = [

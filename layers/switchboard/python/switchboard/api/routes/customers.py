@@ -1,6 +1,5 @@
 """Customers, and the objects created on a customer's timeline (kobjects, conversations, messages)."""
 
-from aws_lambda_powertools.event_handler import Response
 
 from switchboard import services
 from switchboard.api import jsonapi
@@ -18,7 +17,14 @@ def register(app) -> None:
     register_crud(app, kinds.CUSTOMER, auth.CUSTOMER, "customers")
     timeline = "/v1/customers/<customer_id>/klasses/<klass_name>"
 
-    @endpoint(app, "POST", timeline, auth.KOBJECT["create"], summary="Create a kobject on a customer's timeline", tags=["kobjects"])
+    @endpoint(
+        app,
+        "POST",
+        timeline,
+        auth.KOBJECT["create"],
+        summary="Create a kobject on a customer's timeline",
+        tags=["kobjects"],
+    )
     def create_customer_kobject(customer_id: str, klass_name: str, body: models.KObjectBody):
         customer = _customer(customer_id)
         klass = klass_by_name(klass_name)
@@ -26,9 +32,19 @@ def register(app) -> None:
         record = services.objects().create(principal().org, kinds.kobject_kind(klass_name), body, links)
         return jsonapi.one(record, 201)
 
-    @endpoint(app, "GET", timeline, auth.CUSTOMER_KOBJECTS, summary="List a customer's kobjects of a klass", tags=["kobjects"])
+    @endpoint(
+        app,
+        "GET",
+        timeline,
+        auth.CUSTOMER_KOBJECTS,
+        summary="List a customer's kobjects of a klass",
+        tags=["kobjects"],
+    )
     def list_customer_kobjects(
-        customer_id: str, klass_name: str, page: PageNumber = 1, pageSize: PageSize = 100  # noqa: N803
+        customer_id: str,
+        klass_name: str,
+        page: PageNumber = 1,
+        pageSize: PageSize = 100,
     ):
         customer = _customer(customer_id)
         klass_by_name(klass_name)
@@ -37,7 +53,14 @@ def register(app) -> None:
 
     conversations = "/v1/customers/<customer_id>/conversations"
 
-    @endpoint(app, "POST", conversations, auth.CONVERSATION["create"], summary="Create a conversation for a customer", tags=["conversations"])
+    @endpoint(
+        app,
+        "POST",
+        conversations,
+        auth.CONVERSATION["create"],
+        summary="Create a conversation for a customer",
+        tags=["conversations"],
+    )
     def create_customer_conversation(customer_id: str, body: models.ConversationBody):
         customer = _customer(customer_id)
         record = services.objects().create(
@@ -45,13 +68,27 @@ def register(app) -> None:
         )
         return jsonapi.one(record, 201)
 
-    @endpoint(app, "GET", conversations, auth.CONVERSATION["read"], summary="List a customer's conversations", tags=["conversations"])
-    def list_customer_conversations(customer_id: str, page: PageNumber = 1, pageSize: PageSize = 100):  # noqa: N803
+    @endpoint(
+        app,
+        "GET",
+        conversations,
+        auth.CONVERSATION["read"],
+        summary="List a customer's conversations",
+        tags=["conversations"],
+    )
+    def list_customer_conversations(customer_id: str, page: PageNumber = 1, pageSize: PageSize = 100):
         customer = _customer(customer_id)
         path = f"/v1/customers/{customer.id}/conversations"
         return page_response(kinds.CONVERSATION, path, page, pageSize, ("customer", customer.id))
 
-    @endpoint(app, "POST", "/v1/customers/<customer_id>/messages", auth.MESSAGE["create"], summary="Create a message for a customer (opens a conversation when none is given)", tags=["messages"])
+    @endpoint(
+        app,
+        "POST",
+        "/v1/customers/<customer_id>/messages",
+        auth.MESSAGE["create"],
+        summary="Create a message for a customer (opens a conversation when none is given)",
+        tags=["messages"],
+    )
     def create_customer_message(customer_id: str, body: models.MessageBody):
         from switchboard.api.routes.conversations import create_message
 

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from switchboard import services
@@ -15,7 +14,9 @@ from switchboard.domain.records import Record
 from switchboard.errors import NotFound
 from switchboard.ids import is_id
 
-KLASS_OR_KOBJECT_READ = Permission("klass-or-kobject.read", auth.KLASS["read"].roles | auth.KOBJECT["read"].roles)
+KLASS_OR_KOBJECT_READ = Permission(
+    "klass-or-kobject.read", auth.KLASS["read"].roles | auth.KOBJECT["read"].roles
+)
 
 
 def klass_by_name(name: str) -> Record:
@@ -38,7 +39,7 @@ def register(app) -> None:
         return jsonapi.one(services.objects().create(principal().org, kinds.KLASS, body), 201)
 
     @endpoint(app, "GET", "/v1/klasses", auth.KLASS["read"], summary="List klasses", tags=["klasses"])
-    def list_klasses(page: PageNumber = 1, pageSize: PageSize = 100):  # noqa: N803
+    def list_klasses(page: PageNumber = 1, pageSize: PageSize = 100):
         return page_response(kinds.KLASS, "/v1/klasses", page, pageSize)
 
     @endpoint(
@@ -52,8 +53,8 @@ def register(app) -> None:
     def get_klass_or_kobjects(
         reference: str,
         page: PageNumber = 1,
-        pageSize: PageSize = 100,  # noqa: N803
-        externalId: Annotated[str | None, Query(max_length=256)] = None,  # noqa: N803
+        pageSize: PageSize = 100,
+        externalId: Annotated[str | None, Query(max_length=256)] = None,
     ):
         if is_id(reference) and externalId is None:
             record = services.objects().store.get(principal().org, kinds.KLASS.name, reference)
@@ -67,22 +68,58 @@ def register(app) -> None:
             return jsonapi.one(services.objects().find(principal().org, kind, "externalId", externalId))
         return page_response(kind, f"/v1/klasses/{reference}", page, pageSize)
 
-    @endpoint(app, "PUT", "/v1/klasses/<reference>", auth.KLASS["update"], summary="Update a klass", tags=["klasses"])
+    @endpoint(
+        app,
+        "PUT",
+        "/v1/klasses/<reference>",
+        auth.KLASS["update"],
+        summary="Update a klass",
+        tags=["klasses"],
+    )
     def put_klass(reference: str, body: models.KlassBody):
         record = _klass(reference)
-        return jsonapi.one(services.objects().update(principal().org, kinds.KLASS, record.id, body, patch=False))
+        return jsonapi.one(
+            services.objects().update(
+                principal().org, kinds.KLASS, record.id, body, patch=False, current=record
+            )
+        )
 
-    @endpoint(app, "PATCH", "/v1/klasses/<reference>", auth.KLASS["update"], summary="Update a klass", tags=["klasses"])
+    @endpoint(
+        app,
+        "PATCH",
+        "/v1/klasses/<reference>",
+        auth.KLASS["update"],
+        summary="Update a klass",
+        tags=["klasses"],
+    )
     def patch_klass(reference: str, body: models.KlassBody):
         record = _klass(reference)
-        return jsonapi.one(services.objects().update(principal().org, kinds.KLASS, record.id, body, patch=True))
+        return jsonapi.one(
+            services.objects().update(
+                principal().org, kinds.KLASS, record.id, body, patch=True, current=record
+            )
+        )
 
-    @endpoint(app, "DELETE", "/v1/klasses/<reference>", auth.KLASS["delete"], summary="Delete a klass (refused while kobjects exist)", tags=["klasses"])
+    @endpoint(
+        app,
+        "DELETE",
+        "/v1/klasses/<reference>",
+        auth.KLASS["delete"],
+        summary="Delete a klass (refused while kobjects exist)",
+        tags=["klasses"],
+    )
     def delete_klass(reference: str):
         services.objects().delete(principal().org, kinds.KLASS, _klass(reference).id)
         return jsonapi.respond(None, 204)
 
-    @endpoint(app, "POST", "/v1/klasses/<klass_name>", auth.KOBJECT["create"], summary="Create a kobject (optionally linked with `customer`)", tags=["kobjects"])
+    @endpoint(
+        app,
+        "POST",
+        "/v1/klasses/<klass_name>",
+        auth.KOBJECT["create"],
+        summary="Create a kobject (optionally linked with `customer`)",
+        tags=["kobjects"],
+    )
     def create_kobject(klass_name: str, body: models.KObjectBody):
         klass = klass_by_name(klass_name)
         kind = kinds.kobject_kind(klass_name)
@@ -95,7 +132,14 @@ def register(app) -> None:
         klass_by_name(klass_name)
         return find_or_get(kinds.kobject_kind(klass_name), object_id)
 
-    @endpoint(app, "GET", one, auth.KOBJECT["read"], summary="Get a kobject by id or externalId=<id>", tags=["kobjects"])
+    @endpoint(
+        app,
+        "GET",
+        one,
+        auth.KOBJECT["read"],
+        summary="Get a kobject by id or externalId=<id>",
+        tags=["kobjects"],
+    )
     def get_kobject(klass_name: str, object_id: str):
         return jsonapi.one(_kobject(klass_name, object_id))
 
@@ -103,16 +147,27 @@ def register(app) -> None:
     def put_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return jsonapi.one(services.objects().update(principal().org, kind, record.id, body, patch=False))
+        return jsonapi.one(
+            services.objects().update(principal().org, kind, record.id, body, patch=False, current=record)
+        )
 
-    @endpoint(app, "PATCH", one, auth.KOBJECT["update"], summary="Update a kobject (custom and data merge)", tags=["kobjects"])
+    @endpoint(
+        app,
+        "PATCH",
+        one,
+        auth.KOBJECT["update"],
+        summary="Update a kobject (custom and data merge)",
+        tags=["kobjects"],
+    )
     def patch_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return jsonapi.one(services.objects().update(principal().org, kind, record.id, body, patch=True))
+        return jsonapi.one(
+            services.objects().update(principal().org, kind, record.id, body, patch=True, current=record)
+        )
 
     @endpoint(app, "DELETE", one, auth.KOBJECT["delete"], summary="Delete a kobject", tags=["kobjects"])
     def delete_kobject(klass_name: str, object_id: str):
         record = _kobject(klass_name, object_id)
-        services.objects().delete(principal().org, kinds.kobject_kind(klass_name), record.id)
+        services.objects().delete(principal().org, kinds.kobject_kind(klass_name), record.id, current=record)
         return jsonapi.respond(None, 204)

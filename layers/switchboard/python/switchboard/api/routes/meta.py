@@ -17,6 +17,8 @@ def register(app) -> None:
     app.enable_swagger(path="/v1/docs", title="Switchboard API", version="1")
     routing.ENDPOINTS.append(routing.Endpoint("GET", "/v1/docs", routing._pattern("/v1/docs"), PUBLIC))
 
-    @endpoint(app, "GET", "/v1/users/current", ANY_KEY, summary="The user behind this API key", tags=["users"])
+    @endpoint(
+        app, "GET", "/v1/users/current", ANY_KEY, summary="The user behind this API key", tags=["users"]
+    )
     def current_user():
         return jsonapi.one(services.objects().get(principal().org, kinds.USER, principal().user_id))

@@ -1,0 +1,63 @@
+# Switchboard: two commands for a newcomer.
+#   make run    the whole platform on 127.0.0.1 (moto as AWS, real handlers, no AWS account)
+#   make test   lint, unit, integration (moto), infra (synth + assertions + cdk-nag), e2e
+# Each target creates .venv and installs what is missing by itself.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint unit integration infra e2e synth bench deploy format clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: $(STAMP)
+	$(PY) -m emulator $(ARGS)
+
+test: lint unit integration infra e2e
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+
+infra: $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest tests/infra -q
+	npx --no-install cdk synth --quiet > /dev/null
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+synth: $(STAMP) $(NODE_STAMP)
+	npx --no-install cdk synth
+
+deploy: $(STAMP) $(NODE_STAMP)
+	npx --no-install cdk deploy --require-approval broadening
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .switchboard .pytest_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""The cost budget per request: AWS calls made by the api handler for the hot paths."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from switchboard.adapters.aws import client
+
+from tests.integration.conftest import ApiClient
+
+
+@pytest.fixture
+def calls(api: ApiClient) -> Counter:
+    api.get("/v1/users/current")  # the key's principal is now cached for this container
+    seen: Counter = Counter()
+
+    def count(event_name: str, **_: object) -> None:
+        seen[event_name.split(".")[-1]] += 1
+
+    client("dynamodb").meta.events.register("before-call.dynamodb.*", count)
+    yield seen
+    client("dynamodb").meta.events.unregister("before-call.dynamodb.*", count)
+
+
+def test_create_customer_is_one_transaction(api: ApiClient, calls: Counter) -> None:
+    api.post("/v1/customers", {"name": "A", "emails": [{"email": "a@example.com"}], "externalId": "a"})
+    assert calls == Counter({"TransactWriteItems": 1})
+
+
+def test_create_without_identifiers_is_one_put(api: ApiClient, calls: Counter) -> None:
+    api.post("/v1/customers", {"name": "A"})
+    assert calls == Counter({"PutItem": 1})
+
+
+def test_lookup_by_email_is_two_reads(api: ApiClient, calls: Counter) -> None:
+    api.post("/v1/customers", {"name": "A", "emails": [{"email": "a@example.com"}]})
+    calls.clear()
+    assert api.get("/v1/customers/email=a@example.com").status == 200
+    assert calls == Counter({"GetItem": 2})
+
+
+def test_update_is_one_read_and_one_conditional_write(api: ApiClient, calls: Counter) -> None:
+    customer = api.post("/v1/customers", {"name": "A", "emails": [{"email": "a@example.com"}]}).json["data"]
+    calls.clear()
+    api.patch(f"/v1/customers/{customer['id']}", {"name": "B"})
+    assert calls == Counter({"GetItem": 1, "PutItem": 1})
+    calls.clear()
+    api.patch(f"/v1/customers/{customer['id']}", {"emails": [{"email": "b@example.com"}]})
+    assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
