@@ -10,10 +10,11 @@ class SwitchboardError(Exception):
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str, pointer: str | None = None) -> None:
+    def __init__(self, detail: str, pointer: str | None = None, parameter: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.pointer = pointer
+        self.parameter = parameter
 
     def to_error(self) -> dict:
         error: dict = {
@@ -24,6 +25,8 @@ class SwitchboardError(Exception):
         }
         if self.pointer is not None:
             error["source"] = {"pointer": self.pointer}
+        elif self.parameter is not None:
+            error["source"] = {"parameter": self.parameter}
         return error
 
 

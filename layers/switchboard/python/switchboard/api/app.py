@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from switchboard import services
 from switchboard.api import jsonapi, routing
@@ -42,28 +41,11 @@ def authenticate(headers: dict[str, str] | None) -> Principal:
     return found
 
 
-def _validation_response(exc: RequestValidationError) -> Response:
-    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
-    location = [str(part) for part in first.get("loc", ())]
-    if first.get("type") == "json_invalid":
-        return jsonapi.error(400, "bad_request", "Bad request", "the body is not valid JSON", {"pointer": ""})
-    if location and location[0] in ("query", "path"):
-        name = location[1] if len(location) > 1 else ""
-        return jsonapi.error(
-            400, "bad_request", "Bad request", f"{name}: {first.get('msg')}", {"parameter": name}
-        )
-    parts = location[1:] if location and location[0] == "body" else location
-    detail = f"{'/'.join(parts) or 'body'}: {first.get('msg')}"
-    return jsonapi.error(
-        400, "bad_request", "Bad request", detail, {"pointer": "".join(f"/{p}" for p in parts)}
-    )
-
-
 class Api:
-    """Gate + resolver. The gate runs before body validation so callers without a role learn nothing."""
+    """Gate + resolver. The gate runs before body parsing so callers without a role learn nothing."""
 
     def __init__(self) -> None:
-        self.resolver = APIGatewayRestResolver(enable_validation=True)
+        self.resolver = APIGatewayRestResolver()
         register_all(self.resolver)
         self._install_handlers()
 
@@ -73,10 +55,6 @@ class Api:
         @app.exception_handler(SwitchboardError)
         def _domain_error(exc: SwitchboardError) -> Response:
             return jsonapi.respond({"errors": [exc.to_error()]}, exc.status)
-
-        @app.exception_handler(RequestValidationError)
-        def _invalid(exc: RequestValidationError) -> Response:
-            return _validation_response(exc)
 
         @app.not_found
         def _not_found(_exc: Exception) -> Response:
@@ -139,3 +117,19 @@ def _item_too_large(exc: Exception) -> bool:
 
 def build_app() -> Api:
     return Api()
+
+
+def documentation() -> APIGatewayRestResolver:
+    """A resolver with OpenAPI validation, built on first use, that only serves the API's own docs."""
+    global _documentation
+    if _documentation is None:
+        resolver = APIGatewayRestResolver(enable_validation=True)
+        register_all(resolver)
+        resolver.enable_swagger(path="/v1/docs", title=TITLE, version=VERSION)
+        _documentation = resolver
+    return _documentation
+
+
+TITLE = "Switchboard API"
+VERSION = "1"
+_documentation: APIGatewayRestResolver | None = None

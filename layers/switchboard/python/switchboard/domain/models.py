@@ -45,7 +45,10 @@ def normalize_phone(value: str) -> str:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    """Unknown attributes are refused. Validators are built on first use (`defer_build`): a cold
+    start pays only for the models its first request needs."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class EmailEntry(Strict):
@@ -81,7 +84,7 @@ class UrlEntry(Strict):
 
 
 class Location(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     type: ShortStr | None = None
     name: ShortStr | None = None
 
@@ -118,12 +121,12 @@ class CustomerBody(Writable):
 
 
 class KlassProperty(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     displayName: ShortStr | None = None
 
 
 class KlassMetadata(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     properties: dict[str, KlassProperty] = Field(default_factory=dict)
 
 
@@ -179,7 +182,7 @@ class ConversationBody(Writable):
 
 
 class MessageMeta(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
     from_: Annotated[str | None, Field(alias="from", max_length=1024)] = None
     to: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=100)] = None
 

@@ -8,6 +8,7 @@ from switchboard.api import routing
 def register_all(app: APIGatewayRestResolver) -> None:
     from switchboard.api.routes import conversations, customers, directory, klasses, meta
 
-    routing.ENDPOINTS.clear()
+    if not routing.documenting(app):
+        routing.ENDPOINTS.clear()
     for module in (meta, customers, klasses, conversations, directory):
         module.register(app)

@@ -1,6 +1,5 @@
 """Conversations and messages."""
 
-
 from switchboard import services
 from switchboard.api import jsonapi
 from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response, register_crud

@@ -1,13 +1,10 @@
 """Route factories shared by the object kinds: create, list, get (by id or key=value), update, delete.
 
-No `from __future__ import annotations` here: Powertools reads the body model from the live
-annotations of these closures to validate and document each route.
+No `from __future__ import annotations` here: routing and the OpenAPI generator read the body
+model from the live annotations of these closures.
 """
 
-from typing import Annotated
 from urllib.parse import unquote
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from switchboard import services
 from switchboard.api import jsonapi
@@ -16,8 +13,9 @@ from switchboard.domain.auth import Permission
 from switchboard.domain.kinds import Kind
 from switchboard.domain.records import Record
 
-PageNumber = Annotated[int, Query(ge=1, le=100_000, description="1-based page number")]
-PageSize = Annotated[int, Query(ge=1, description="items per page; above the maximum it is clamped")]
+# Query parameters are plain types: their parsing lives in routing, their meaning in docs/api.md.
+PageNumber = int
+PageSize = int
 
 
 def find_or_get(kind: Kind, reference: str) -> Record:

@@ -1,6 +1,5 @@
 """Customers, and the objects created on a customer's timeline (kobjects, conversations, messages)."""
 
-
 from switchboard import services
 from switchboard.api import jsonapi
 from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response, register_crud

@@ -1,9 +1,5 @@
 """Klasses (custom object types) and their kobjects, addressed by the klass's name in the path."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from switchboard import services
 from switchboard.api import jsonapi
 from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response
@@ -54,7 +50,7 @@ def register(app) -> None:
         reference: str,
         page: PageNumber = 1,
         pageSize: PageSize = 100,
-        externalId: Annotated[str | None, Query(max_length=256)] = None,
+        externalId: str | None = None,
     ):
         if is_id(reference) and externalId is None:
             record = services.objects().store.get(principal().org, kinds.KLASS.name, reference)
