@@ -40,6 +40,9 @@ class Kind:
     required: tuple[str, ...] = ()
     max_page_size: int = 100
     relationships: tuple[str, ...] = ()  # body fields that are ids of related objects
+    # For kobjects: the klass's declared custom properties when already known (empty: any name);
+    # None means the service looks the klass up when `custom` has to be checked.
+    custom_properties: frozenset[str] | None = None
 
     def unique_keys(self, attributes: dict[str, Any]) -> list[UniqueKey]:
         return [
@@ -107,9 +110,14 @@ TAG = Kind(
 BY_NAME: dict[str, Kind] = {k.name: k for k in (CUSTOMER, KLASS, CONVERSATION, MESSAGE, USER, TEAM, TAG)}
 
 
-def kobject_kind(klass_name: str) -> Kind:
+def klass_properties(klass_attributes: dict[str, Any]) -> frozenset[str]:
+    return frozenset(((klass_attributes.get("metadata") or {}).get("properties") or {}).keys())
+
+
+def kobject_kind(klass_name: str, custom_properties: frozenset[str] | None = None) -> Kind:
     """KObjects of one klass form a kind of their own: own list, own externalId scope."""
     return Kind(
+        custom_properties=custom_properties,
         name=f"kobject.{klass_name}",
         path=f"klasses/{klass_name}",
         model=models.KObjectBody,

@@ -247,12 +247,13 @@ class ObjectService:
     def _check_custom(self, org: str, kind: Kind, attributes: dict[str, Any]) -> None:
         if "custom" not in attributes:
             return
-        allowed = None
+        allowed: frozenset[str] | None = None
         if kind.name.startswith("kobject."):
-            klass = self.find(org, kinds.KLASS, "name", kind.name.removeprefix("kobject."))
-            properties = (klass.attributes.get("metadata") or {}).get("properties") or {}
-            allowed = properties or None
-        attributes["custom"] = check_custom(attributes["custom"], "/custom", allowed)
+            allowed = kind.custom_properties
+            if allowed is None:
+                klass = self.find(org, kinds.KLASS, "name", kind.name.removeprefix("kobject."))
+                allowed = kinds.klass_properties(klass.attributes)
+        attributes["custom"] = check_custom(attributes["custom"], "/custom", allowed or None)
 
     def _existing(self, org: str, kind_name: str, object_id: Any, pointer: str) -> Record:
         kind = kinds.BY_NAME[kind_name]

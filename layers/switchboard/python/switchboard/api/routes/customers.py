@@ -28,7 +28,8 @@ def register(app) -> None:
         customer = _customer(customer_id)
         klass = klass_by_name(klass_name)
         links = {"customer": ("customer", customer.id), "klass": ("klass", klass.id)}
-        record = services.objects().create(principal().org, kinds.kobject_kind(klass_name), body, links)
+        kind = kinds.kobject_kind(klass_name, kinds.klass_properties(klass.attributes))
+        record = services.objects().create(principal().org, kind, body, links)
         return jsonapi.one(record, 201)
 
     @endpoint(

@@ -58,10 +58,10 @@ def register(app) -> None:
                 principal().require(auth.KLASS["read"])
                 return jsonapi.one(record)
         principal().require(auth.KOBJECT["read"])
-        klass_by_name(reference)
         kind = kinds.kobject_kind(reference)
         if externalId is not None:
             return jsonapi.one(services.objects().find(principal().org, kind, "externalId", externalId))
+        klass_by_name(reference)
         return page_response(kind, f"/v1/klasses/{reference}", page, pageSize)
 
     @endpoint(
@@ -118,14 +118,14 @@ def register(app) -> None:
     )
     def create_kobject(klass_name: str, body: models.KObjectBody):
         klass = klass_by_name(klass_name)
-        kind = kinds.kobject_kind(klass_name)
+        kind = kinds.kobject_kind(klass_name, kinds.klass_properties(klass.attributes))
         record = services.objects().create(principal().org, kind, body, {"klass": ("klass", klass.id)})
         return jsonapi.one(record, 201)
 
     one = "/v1/klasses/<klass_name>/<object_id>"
 
     def _kobject(klass_name: str, object_id: str) -> Record:
-        klass_by_name(klass_name)
+        """No klass read needed: without the klass there are no kobjects to find (404 either way)."""
         return find_or_get(kinds.kobject_kind(klass_name), object_id)
 
     @endpoint(
