@@ -1,0 +1,111 @@
+"""The emulated AWS back end: a moto server on 127.0.0.1 holding the declared resources.
+
+Everything in this process (handlers, the admin seeding, later the pollers) talks to it
+through plain boto3 clients, which honour `AWS_ENDPOINT_URL`; the environment is scrubbed of
+anything that could point a client at a real account.
+
+The server answers one request at a time. moto keeps no locks of its own, so two parallel
+conditional writes could both pass their condition; DynamoDB applies each item write
+atomically, and serialising the requests restores that (rev checks, uniqueness guards).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+from switchboard import wiring
+from switchboard.adapters.provision import create_tables
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+# Variables that would send a client elsewhere than the moto server, or sign as a real identity.
+_SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+
+class AwsBackend:
+    """Starts moto, points the process's AWS environment at it, creates every wiring table."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.requested_port = port
+        self.endpoint = ""
+        self.tables: dict[str, str] = {}
+        self._server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        _ensure_free(self.requested_port)
+        # werkzeug logs every request at INFO; the terminal is for the person running Switchboard.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=HOST, port=self.requested_port, verbose=False)
+        self._server.start()
+        # The WSGI server looks its app up per request; nobody knows the port yet, so no request
+        # can slip past the wrapper. (ThreadedMotoServer offers no hook for middleware.)
+        wsgi_server = self._server._server
+        assert wsgi_server is not None
+        wsgi_server.app = Serialized(wsgi_server.app)
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        point_environment_at(self.endpoint)
+        self.tables = create_tables(self.client("dynamodb"))
+        for key, name in self.tables.items():
+            os.environ[wiring.table(key).env_var] = name
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+
+class Serialized:
+    """WSGI middleware: one request inside the wrapped app at a time, body included."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+
+def point_environment_at(endpoint: str) -> None:
+    """Make every boto3 client in this process (and its children) use the moto server."""
+    for name in list(os.environ):
+        if name in _SCRUBBED or name.startswith("AWS_ENDPOINT_URL_"):
+            del os.environ[name]
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+
+def _ensure_free(port: int) -> None:
+    """Fail with a clear message: moto's server thread would otherwise die and leave start() waiting."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise OSError(f"port {port} on {HOST} is in use; pick another with --aws-port") from exc

@@ -1,0 +1,231 @@
+"""Start the local run, seed a demo org, say where everything is, and stop cleanly on a signal.
+
+    python -m emulator [--port 8000] [--aws-port 0] [--state-dir .switchboard] [--quiet]
+
+Order matters: the log router replaces stdout/stderr before any handler (and its Powertools
+Logger) is imported; AWS comes up and the tables exist before the handlers load; the demo org
+is seeded before the first request can arrive; pollers start last and stop first.
+
+`<state dir>/local.json` describes the running instance (URLs, the demo key, the AWS
+endpoint, table names) for scripts and tests; it is written once everything answers and
+removed on a clean stop, because the key and the data die with the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from switchboard import wiring
+
+from emulator.apigw import ApiGateway
+from emulator.aws import AwsBackend
+from emulator.functions import REPO_ROOT, Functions
+from emulator.logs import FunctionLog, LogRouter
+from emulator.pollers import Poller, build_pollers
+
+DEMO_ORG_ID = "000000000000000000000001"
+DEMO_ORG_NAME = "Demo"
+DEMO_KEY_ROLES = ["org.admin"]
+API_PREFIX = "/v1"
+
+
+@dataclass(frozen=True)
+class Options:
+    port: int
+    aws_port: int
+    state_dir: Path
+    quiet: bool = False
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="Run Switchboard on this machine: moto as AWS, API Gateway before the real handlers.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("SWITCHBOARD_PORT", "8000")),
+        help="API port on 127.0.0.1 (env SWITCHBOARD_PORT; 0 picks a free one; default 8000)",
+    )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=int(os.environ.get("SWITCHBOARD_AWS_PORT", "0")),
+        help="moto server port on 127.0.0.1 (env SWITCHBOARD_AWS_PORT; default 0 = a free one)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("SWITCHBOARD_STATE_DIR") or REPO_ROOT / ".switchboard"),
+        help="where local.json and logs/ go (env SWITCHBOARD_STATE_DIR; default .switchboard/)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not echo each request on the terminal")
+    args = parser.parse_args(argv)
+    return Options(
+        port=args.port, aws_port=args.aws_port, state_dir=args.state_dir.resolve(), quiet=args.quiet
+    )
+
+
+class LocalRun:
+    """Everything one `make run` owns, started and stopped in dependency order."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.state_dir = options.state_dir
+        self.logs_dir = self.state_dir / "logs"
+        self.state_file = self.state_dir / "local.json"
+        self.router = LogRouter(self.logs_dir)
+        self.aws = AwsBackend(options.aws_port)
+        self.functions: Functions | None = None
+        self.gateway: ApiGateway | None = None
+        self.access_log: FunctionLog | None = None
+        self.pollers: list[Poller] = []
+        self.org: dict[str, Any] = {}
+        self.key: dict[str, Any] = {}
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url + API_PREFIX
+
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.unlink(missing_ok=True)  # a stale file must not describe this run
+        self.router.install()
+        self.aws.start()
+        self.functions = Functions(wiring.FUNCTIONS, self.aws.tables, self.router)
+        self.functions.load_all()
+        self.access_log = FunctionLog("api-gateway", self.logs_dir / "api-gateway-access.log")
+        try:
+            self.gateway = ApiGateway(
+                self.functions,
+                port=self.options.port,
+                access_log=self.access_log,
+                echo=None if self.options.quiet else self.echo,
+            )
+        except OSError as exc:
+            raise OSError(
+                f"cannot listen on 127.0.0.1:{self.options.port} ({exc.strerror}); "
+                "pick another port with --port or SWITCHBOARD_PORT (0 = any free port)"
+            ) from exc
+        self.seed()
+        self.gateway.start()
+        self.pollers = build_pollers(self)
+        for poller in self.pollers:
+            poller.start()
+        self.write_state()
+
+    def seed(self) -> None:
+        """The demo org (fixed id, so URLs in docs and examples stay valid) and a fresh admin key."""
+        from switchboard import admin
+
+        self.org = admin.create_org(DEMO_ORG_NAME, DEMO_ORG_ID)
+        self.key = admin.issue_key(DEMO_ORG_ID, f"{DEMO_ORG_NAME} admin", DEMO_KEY_ROLES)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "apiUrl": self.api_url,
+            "docsUrl": f"{self.api_url}/docs",
+            "openapiUrl": f"{self.api_url}/openapi.json",
+            "apiKey": self.key["key"],
+            "orgId": DEMO_ORG_ID,
+            "awsEndpoint": self.aws.endpoint,
+            "logsDir": str(self.logs_dir),
+            "tables": dict(self.aws.tables),
+            "pid": os.getpid(),
+        }
+
+    def write_state(self) -> None:
+        """Written atomically: a script polling for the file never reads half of it."""
+        partial = self.state_file.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
+        partial.replace(self.state_file)
+
+    def stop(self) -> None:
+        """Reverse order; each step runs even if an earlier one failed."""
+        steps = [*(poller.stop for poller in reversed(self.pollers))]
+        if self.gateway is not None:
+            steps.append(self.gateway.stop)
+        steps += [self.aws.stop, lambda: self.state_file.unlink(missing_ok=True)]
+        if self.access_log is not None:
+            steps.append(self.access_log.close)
+        steps.append(self.router.uninstall)
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:
+                print(f"while stopping: {exc!r}", file=sys.__stderr__)
+
+    def echo(self, line: str) -> None:
+        print(f"  {line}", file=self.router.terminal, flush=True)
+
+    def banner(self) -> str:
+        assert self.functions is not None and self.gateway is not None
+        relative = _display(self.logs_dir)
+        tables = ", ".join(self.aws.tables.values())
+        lines = [
+            "Switchboard is running (local)",
+            f"  API        {self.api_url}",
+            f"  Docs       {self.api_url}/docs",
+            f"  OpenAPI    {self.api_url}/openapi.json",
+            f"  Org        {DEMO_ORG_ID} ({DEMO_ORG_NAME})",
+            f"  API key    {self.key['key']}  (roles: {', '.join(self.key['roles'])})",
+            f"  Logs       {relative}/<function>.log, {relative}/api-gateway-access.log",
+            f"  AWS        {self.aws.endpoint} (moto, no AWS account); tables: {tables}",
+            f"  State      {_display(self.state_file)}",
+            "  Routes",
+        ]
+        base = self.gateway.url
+        lines += [f"    {r.method:<6} {base}{r.path} -> {r.function}" for r in self.gateway.routes]
+        lines += [
+            f"Try:  curl -H 'Authorization: Bearer {self.key['key']}' {self.api_url}/users/current",
+            "Press Ctrl-C to stop.",
+        ]
+        return "\n".join(lines)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+        # A second Ctrl-C while stopping interrupts the stop itself.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    run = LocalRun(options)
+    try:
+        run.start()
+    except Exception as exc:
+        run.stop()
+        if not isinstance(exc, OSError):  # a port in use needs no traceback; a broken import does
+            traceback.print_exc(file=sys.stderr)
+        print(f"Switchboard local run failed to start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(run.banner(), flush=True)
+    while not stop.wait(timeout=1.0):
+        pass
+    print("Stopping Switchboard local run...", flush=True)
+    run.stop()
+    print("Switchboard local run stopped.", flush=True)
+    return 0
