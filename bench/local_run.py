@@ -20,7 +20,7 @@ from tests.e2e.conftest import launch, stop
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _drive(count: int, workers: int, one: Callable[[int], int]) -> dict[str, Any]:
@@ -53,8 +53,10 @@ def run(count: int = 400, workers: int = 8) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as state_dir:
         local = launch(Path(state_dir))
         try:
+
             def create(n: int) -> int:
-                body = {"name": f"Bench {n}", "emails": [{"email": f"bench{n}@example.com"}], "externalId": f"b{n}"}
+                email = f"bench{n}@example.com"
+                body = {"name": f"Bench {n}", "emails": [{"email": email}], "externalId": f"b{n}"}
                 return local.request("POST", "/customers", body)[0]
 
             def lookup(n: int) -> int:

@@ -22,6 +22,8 @@ from moto.server import ThreadedMotoServer
 from switchboard import wiring
 from switchboard.adapters.provision import create_tables
 
+from emulator import moto_fixes
+
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -46,6 +48,7 @@ class AwsBackend:
 
     def start(self) -> None:
         _ensure_free(self.requested_port)
+        moto_fixes.apply()
         # werkzeug logs every request at INFO; the terminal is for the person running Switchboard.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.requested_port, verbose=False)
