@@ -6,6 +6,7 @@ goes through the API Gateway emulation, the real handler and the moto server.
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import tempfile
@@ -53,20 +54,32 @@ def run(count: int = 400, workers: int = 8) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as state_dir:
         local = launch(Path(state_dir))
         try:
+            numbers = itertools.count()
+            created: list[int] = []
 
-            def create(n: int) -> int:
+            def create(_: int) -> int:
+                n = next(numbers)  # unique across phases and threads
+                created.append(n)
                 email = f"bench{n}@example.com"
                 body = {"name": f"Bench {n}", "emails": [{"email": email}], "externalId": f"b{n}"}
                 return local.request("POST", "/customers", body)[0]
 
             def lookup(n: int) -> int:
-                return local.request("GET", f"/customers/email=bench{n % count}%40example.com")[0]
+                return local.request(
+                    "GET", f"/customers/email=bench{created[n % len(created)]}%40example.com"
+                )[0]
 
-            creates = _drive(count, workers, create)
-            lookups = _drive(count * 2, workers, lookup)
+            results = {
+                "create customer, 1 client": _drive(count // 4, 1, create),
+                "lookup by email, 1 client": _drive(count // 2, 1, lookup),
+            }
+            results[f"create customer, {workers} clients"] = _drive(
+                count, workers, lambda n: create(n + count)
+            )
+            results[f"lookup by email, {workers} clients"] = _drive(count * 2, workers, lookup)
         finally:
             stop(local.process)
-    return {"create customer": creates, "lookup by email": lookups}
+    return results
 
 
 if __name__ == "__main__":
