@@ -16,9 +16,9 @@ def run() -> dict[str, dict[str, int]]:
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
+
     from switchboard import services, wiring
     from switchboard.adapters.provision import create_tables
-
     from tests.integration.conftest import load_handler, org_client
 
     results: dict[str, dict[str, int]] = {}

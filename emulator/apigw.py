@@ -46,11 +46,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from switchboard import wiring
-
 from emulator.aws import ACCOUNT_ID
 from emulator.functions import Functions, InvocationError, InvocationTimeout
 from emulator.logs import FunctionLog
+from switchboard import wiring
 
 STAGE = "prod"
 API_ID = "sblocalapi"

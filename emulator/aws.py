@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.server import ThreadedMotoServer
-from switchboard import wiring
-from switchboard.adapters.provision import create_tables
 
 from emulator import moto_fixes
+from switchboard import wiring
+from switchboard.adapters.provision import create_tables
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"

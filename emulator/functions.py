@@ -30,10 +30,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from switchboard import wiring
-
 from emulator.aws import ACCOUNT_ID, REGION
 from emulator.logs import LogRouter, utc_now_iso
+from switchboard import wiring
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invoke: request and response

@@ -25,13 +25,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from switchboard import wiring
-
 from emulator.apigw import ApiGateway
 from emulator.aws import AwsBackend
 from emulator.functions import REPO_ROOT, Functions
 from emulator.logs import FunctionLog, LogRouter
 from emulator.pollers import Poller, build_pollers
+from switchboard import wiring
 
 DEMO_ORG_ID = "000000000000000000000001"
 DEMO_ORG_NAME = "Demo"

@@ -16,11 +16,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
-from switchboard import wiring
 
 from infra.compliance import acknowledge
 from infra.settings import WAF_ACL_KEY, Settings
 from infra.storage import Storage
+from switchboard import wiring
 
 STAGE_NAME = "prod"
 

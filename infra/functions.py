@@ -15,12 +15,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from switchboard import wiring
 
 from infra.compliance import acknowledge
 from infra.layers import ARCHITECTURE, RUNTIME, Layers
 from infra.settings import REPO_ROOT, Settings
 from infra.storage import Storage, camel
+from switchboard import wiring
 
 TABLE_READ_ACTIONS = (
     "dynamodb:BatchGetItem",

@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
 from switchboard import wiring
 
 _PROJECTIONS: dict[wiring.Projection, dynamodb.ProjectionType] = {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+
 from switchboard import wiring
 
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ import pytest
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
-from switchboard import wiring
 
 from infra.functions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from infra.settings import LOG_RETENTION_KEY, THROTTLE_BURST_KEY, THROTTLE_RATE_KEY, Settings
 from infra.storage import camel
+from switchboard import wiring
 
 if TYPE_CHECKING:
     from conftest import Synth

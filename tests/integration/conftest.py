@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from switchboard import admin, services, wiring
 from switchboard.adapters.provision import create_tables
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from switchboard.adapters.aws import client
 
+from switchboard.adapters.aws import client
 from tests.integration.conftest import ApiClient
 
 

@@ -269,3 +269,28 @@ def test_delete_customer_frees_identifiers(api: ApiClient) -> None:
     assert api.get(f"/v1/customers/{customer['id']}").status == 404
     assert api.get("/v1/customers/email=bye@example.com").status == 404
     make_customer(api, emails=[{"email": "bye@example.com"}])
+
+
+def test_hostile_bodies_are_4xx_never_500(api: ApiClient) -> None:
+    deep = '{"data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert api.post("/v1/klasses", raw=deep).status in (400, 413)
+    assert api.post("/v1/customers", raw='{"name": NaN}').status == 400
+    assert api.post("/v1/customers", raw='{"custom": {"xNum": Infinity}}').status == 400
+    assert api.post("/v1/customers", raw='{"custom": {"xNum": 1' + "0" * 5000 + "}}").status == 400
+    many = [{"email": f"e{i}@example.com"} for i in range(21)]
+    reply = api.post("/v1/customers", {"emails": many})
+    assert reply.status == 400 and reply.json["errors"][0]["source"]["pointer"] == "/emails"
+    assert api.get("/v1/customers", query={"page": "x"}).json["errors"][0]["source"] == {"parameter": "page"}
+    assert api.get("/v1/customers", query={"pageSize": "0"}).status == 400
+    assert api.get("/v1/customers/nickname=x").status == 400
+
+
+def test_an_object_growing_past_400_kb_is_413_and_unchanged(api: ApiClient) -> None:
+    customer = make_customer(api)
+    path = f"/v1/customers/{customer['id']}"
+    statuses = []
+    for n in range(8):
+        statuses.append(api.patch(path, {"custom": {f"part{n}Txt": "x" * 60_000}}).status)
+    assert 413 in statuses and 500 not in statuses
+    grown = api.get(path).json["data"]["attributes"]
+    assert grown["rev"] == 1 + statuses.count(200)

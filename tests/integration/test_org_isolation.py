@@ -6,7 +6,6 @@ import json
 import re
 
 from switchboard.api import routing
-
 from tests.integration.conftest import ApiClient
 
 BODIES = {

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from switchboard import wiring
 
 from emulator import functions as functions_module
 from emulator.apigw import (
@@ -34,6 +33,7 @@ from emulator.apigw import (
 )
 from emulator.functions import Functions
 from emulator.logs import LogRouter
+from switchboard import wiring
 
 Route = wiring.Route
 

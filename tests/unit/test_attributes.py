@@ -1,6 +1,7 @@
 """Custom attributes are typed by their name's suffix; faults carry a JSON pointer."""
 
 import pytest
+
 from switchboard.domain.attributes import check_custom, suffix_of
 from switchboard.errors import BadRequest
 

@@ -1,6 +1,7 @@
 """Roles: any one accepted role suffices; org.admin grants everything; keys are stored hashed."""
 
 import pytest
+
 from switchboard.domain import auth
 from switchboard.domain.auth import Principal
 from switchboard.errors import Forbidden

@@ -2,6 +2,7 @@
 
 import pytest
 from pydantic import ValidationError
+
 from switchboard.domain import kinds, models
 from switchboard.domain.service import body_dict
 from switchboard.errors import BadRequest

@@ -125,7 +125,9 @@ def _parse_body(event: Any, model: type[BaseModel]) -> BaseModel:
     if event.is_base64_encoded:
         raw = base64.b64decode(raw).decode("utf-8", errors="replace")
     try:
-        data = json.loads(raw) if raw.strip() else {}
+        data = json.loads(raw, parse_constant=_no_constant) if raw.strip() else {}
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply", "") from None
     except ValueError:
         raise BadRequest("the body is not valid JSON", "") from None
     if not isinstance(data, dict):
@@ -134,6 +136,11 @@ def _parse_body(event: Any, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser would accept them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _parse_query(name: str, value: str | None, kind: type, default: Any) -> Any:

@@ -104,8 +104,9 @@ class CustomerBody(Writable):
     username: ShortStr | None = None
     company: ShortStr | None = None
     avatarUrl: Annotated[str, Field(max_length=2048)] | None = None
-    emails: Annotated[list[EmailEntry], Field(max_length=50)] | None = None
-    phones: Annotated[list[PhoneEntry], Field(max_length=50)] | None = None
+    # At most 20 each: an update that swaps every identifier stays within one 100-item transaction.
+    emails: Annotated[list[EmailEntry], Field(max_length=20)] | None = None
+    phones: Annotated[list[PhoneEntry], Field(max_length=20)] | None = None
     urls: Annotated[list[UrlEntry], Field(max_length=50)] | None = None
     locations: Annotated[list[Location], Field(max_length=50)] | None = None
     tags: Tags | None = None
