@@ -51,7 +51,7 @@ from emulator.functions import Functions, InvocationError, InvocationTimeout
 from emulator.logs import FunctionLog
 from switchboard import wiring
 
-STAGE = "prod"
+STAGE = wiring.API_STAGE
 API_ID = "sblocalapi"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 INTEGRATION_TIMEOUT_S = 29.0

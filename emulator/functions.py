@@ -36,8 +36,6 @@ from switchboard import wiring
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous invoke: request and response
-# Mirrors BASE_ENVIRONMENT in infra/functions.py (importing infra would pull in aws_cdk).
-BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
 RUNTIME = "python3.12"
 
 
@@ -377,10 +375,8 @@ class LocalFunction:
 
 def function_environment(spec: wiring.FunctionSpec, tables: dict[str, str]) -> dict[str, Any]:
     """What CDK sets on the function, plus the local-run flag; other tables' variables hidden."""
-    env: dict[str, Any] = dict(BASE_ENVIRONMENT)
-    for table in wiring.TABLES:
-        env[table.env_var] = tables[table.key] if table.key in spec.tables else HIDDEN
-    env.update(spec.environment)
+    env: dict[str, Any] = {t.env_var: HIDDEN for t in wiring.TABLES if t.key not in spec.tables}
+    env.update(wiring.environment(spec, tables))
     env["SWITCHBOARD_LOCAL"] = "1"
     return env
 

@@ -22,7 +22,7 @@ from infra.settings import WAF_ACL_KEY, Settings
 from infra.storage import Storage
 from switchboard import wiring
 
-STAGE_NAME = "prod"
+STAGE_NAME = wiring.API_STAGE
 
 F = apigw.AccessLogField
 ACCESS_LOG_FORMAT = json.dumps(

@@ -44,17 +44,7 @@ KEY_WRITE_ACTIONS = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
-BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
 _EXCLUDE = ["**/__pycache__", "**/*.pyc"]
-
-
-def environment_for(spec: wiring.FunctionSpec, table_names: dict[str, str]) -> dict[str, str]:
-    """Log level, then one variable per accessed table, then the function's own environment."""
-    env = dict(BASE_ENVIRONMENT)
-    for key in spec.tables:
-        env[wiring.table(key).env_var] = table_names[key]
-    env.update(spec.environment)
-    return env
 
 
 class Functions(Construct):
@@ -111,7 +101,7 @@ class Functions(Construct):
             layers=layers.all,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
-            environment=environment_for(spec, table_names),
+            environment=wiring.environment(spec, table_names),
             role=role,
             log_group=log_group,
         )

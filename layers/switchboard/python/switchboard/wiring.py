@@ -101,6 +101,9 @@ AUTH = Table(
 
 TABLES: tuple[Table, ...] = (OBJECTS, AUTH)
 
+API_STAGE = "prod"  # the REST API's stage; the local run answers on /v1/... and /prod/v1/...
+BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
+
 API = FunctionSpec(
     name="api",
     code="functions/api",
@@ -114,6 +117,15 @@ API = FunctionSpec(
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (API,)
+
+
+def environment(spec: FunctionSpec, table_names: dict[str, str]) -> dict[str, str]:
+    """A function's environment: the base, one variable per table it uses, then its own."""
+    env = dict(BASE_ENVIRONMENT)
+    for key in spec.tables:
+        env[table(key).env_var] = table_names[key]
+    env.update(spec.environment)
+    return env
 
 
 def table(key: str) -> Table:
