@@ -33,6 +33,12 @@ def page_response(kind: Kind, path: str, page: int, size: int, parent: tuple[str
     return jsonapi.listing(result, path, page, size)
 
 
+def updated(kind: Kind, record: Record, body, patch: bool):
+    """Apply a PUT or PATCH to an object the route has just read, and answer with the result."""
+    result = services.objects().update(principal().org, kind, record.id, body, patch=patch, current=record)
+    return jsonapi.one(result)
+
+
 def register_crud(
     app, kind: Kind, permissions: dict[str, Permission], tag: str, delete: bool = True, create=None
 ) -> None:
@@ -55,15 +61,11 @@ def register_crud(
 
     def put_one(object_id: str, body: model):
         record = find_or_get(kind, object_id)
-        return jsonapi.one(
-            services.objects().update(principal().org, kind, record.id, body, patch=False, current=record)
-        )
+        return updated(kind, record, body, patch=False)
 
     def patch_one(object_id: str, body: model):
         record = find_or_get(kind, object_id)
-        return jsonapi.one(
-            services.objects().update(principal().org, kind, record.id, body, patch=True, current=record)
-        )
+        return updated(kind, record, body, patch=True)
 
     def delete_one(object_id: str):
         record = find_or_get(kind, object_id)

@@ -2,7 +2,7 @@
 
 from switchboard import services
 from switchboard.api import jsonapi
-from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response
+from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response, updated
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain import auth, kinds, models
 from switchboard.domain.auth import Permission
@@ -74,11 +74,7 @@ def register(app) -> None:
     )
     def put_klass(reference: str, body: models.KlassBody):
         record = _klass(reference)
-        return jsonapi.one(
-            services.objects().update(
-                principal().org, kinds.KLASS, record.id, body, patch=False, current=record
-            )
-        )
+        return updated(kinds.KLASS, record, body, patch=False)
 
     @endpoint(
         app,
@@ -90,11 +86,7 @@ def register(app) -> None:
     )
     def patch_klass(reference: str, body: models.KlassBody):
         record = _klass(reference)
-        return jsonapi.one(
-            services.objects().update(
-                principal().org, kinds.KLASS, record.id, body, patch=True, current=record
-            )
-        )
+        return updated(kinds.KLASS, record, body, patch=True)
 
     @endpoint(
         app,
@@ -143,9 +135,7 @@ def register(app) -> None:
     def put_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return jsonapi.one(
-            services.objects().update(principal().org, kind, record.id, body, patch=False, current=record)
-        )
+        return updated(kind, record, body, patch=False)
 
     @endpoint(
         app,
@@ -158,9 +148,7 @@ def register(app) -> None:
     def patch_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return jsonapi.one(
-            services.objects().update(principal().org, kind, record.id, body, patch=True, current=record)
-        )
+        return updated(kind, record, body, patch=True)
 
     @endpoint(app, "DELETE", one, auth.KOBJECT["delete"], summary="Delete a kobject", tags=["kobjects"])
     def delete_kobject(klass_name: str, object_id: str):
