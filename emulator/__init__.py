@@ -1,5 +1,5 @@
 """Switchboard's local run: the stacks' resources in a moto server, API Gateway in front of
-the real handlers, and (later) pollers for their event sources, all on 127.0.0.1.
+the real handlers, and pollers that feed them from their event sources, all on 127.0.0.1.
 
 Start it with `python -m emulator` (or `make run`); see `emulator.run` for the options.
 """

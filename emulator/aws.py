@@ -1,6 +1,6 @@
 """The emulated AWS back end: a moto server on 127.0.0.1 holding the declared resources.
 
-Everything in this process (handlers, the admin seeding, later the pollers) talks to it
+Everything in this process (handlers, the admin seeding, the pollers) talks to it
 through plain boto3 clients, which honour `AWS_ENDPOINT_URL`; the environment is scrubbed of
 anything that could point a client at a real account.
 
@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from emulator import moto_fixes
 from switchboard import wiring
-from switchboard.adapters.provision import create_tables
+from switchboard.adapters.provision import create_queues, create_tables
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -38,12 +38,13 @@ _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNO
 
 
 class AwsBackend:
-    """Starts moto, points the process's AWS environment at it, creates every wiring table."""
+    """Starts moto, points the process's AWS environment at it, creates every wiring table and queue."""
 
     def __init__(self, port: int = 0) -> None:
         self.requested_port = port
         self.endpoint = ""
         self.tables: dict[str, str] = {}
+        self.queues: dict[str, str] = {}  # key -> URL, dead-letter queues under "<key>-dlq"
         self._server: ThreadedMotoServer | None = None
 
     def start(self) -> None:
@@ -61,9 +62,23 @@ class AwsBackend:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         point_environment_at(self.endpoint)
+        self.provision()
+
+    def provision(self) -> None:
+        """Create the declared tables and queues; their names and URLs go into the environment."""
         self.tables = create_tables(self.client("dynamodb"))
         for key, name in self.tables.items():
             os.environ[wiring.table(key).env_var] = name
+        self.queues = create_queues(self.client("sqs"))
+        for queue in wiring.QUEUES:
+            os.environ[queue.env_var] = self.queues[queue.key]
+
+    def reset(self) -> None:
+        """Forget every resource and item (what moto's reset API does), then provision again."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        self.provision()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -9,8 +9,8 @@ container concurrently; a request that finds its function busy waits, within its
 A function sees the environment CDK gives it (`infra/functions.py`) plus what the Lambda
 runtime sets, and nothing of the other functions: `os.environ` is replaced by a view that
 overlays the invoking function's variables (chosen by a context variable) on the process's
-own. Tables a function is not wired to are hidden from it, so a function that reaches for a
-table it was not granted fails here as it would in AWS.
+own. Tables and queues a function is not wired to are hidden from it, so a function that
+reaches for a table or queue it was not granted fails here as it would in AWS.
 """
 
 from __future__ import annotations
@@ -153,7 +153,13 @@ class InvocationTimeout(InvocationError):
 class LocalFunction:
     """One declared function: its environment, its warm module and its log."""
 
-    def __init__(self, spec: wiring.FunctionSpec, tables: dict[str, str], router: LogRouter) -> None:
+    def __init__(
+        self,
+        spec: wiring.FunctionSpec,
+        tables: dict[str, str],
+        router: LogRouter,
+        queues: dict[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.physical_name = f"switchboard-{spec.name}"
         self.arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.physical_name}"
@@ -162,7 +168,7 @@ class LocalFunction:
         self.code_dir = REPO_ROOT / spec.code
         self.router = router
         self.log = router.log_for(spec.name)
-        self.environment = function_environment(spec, tables)
+        self.environment = function_environment(spec, tables, queues)
         self.environment.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": self.physical_name,
@@ -373,10 +379,13 @@ class LocalFunction:
         )
 
 
-def function_environment(spec: wiring.FunctionSpec, tables: dict[str, str]) -> dict[str, Any]:
-    """What CDK sets on the function, plus the local-run flag; other tables' variables hidden."""
+def function_environment(
+    spec: wiring.FunctionSpec, tables: dict[str, str], queues: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What CDK sets on the function, plus the local-run flag; other tables' and queues' variables hidden."""
     env: dict[str, Any] = {t.env_var: HIDDEN for t in wiring.TABLES if t.key not in spec.tables}
-    env.update(wiring.environment(spec, tables))
+    env.update({q.env_var: HIDDEN for q in wiring.QUEUES if q.key not in spec.queues})
+    env.update(wiring.environment(spec, tables, queues))
     env["SWITCHBOARD_LOCAL"] = "1"
     return env
 
@@ -396,10 +405,14 @@ class Functions:
     """Every declared function, loaded up front so a broken import stops the run at once."""
 
     def __init__(
-        self, specs: tuple[wiring.FunctionSpec, ...], tables: dict[str, str], router: LogRouter
+        self,
+        specs: tuple[wiring.FunctionSpec, ...],
+        tables: dict[str, str],
+        router: LogRouter,
+        queues: dict[str, str] | None = None,
     ) -> None:
         install_scoped_environ()
-        self.by_name = {spec.name: LocalFunction(spec, tables, router) for spec in specs}
+        self.by_name = {spec.name: LocalFunction(spec, tables, router, queues) for spec in specs}
 
     def load_all(self) -> None:
         for function in self.by_name.values():

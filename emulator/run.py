@@ -4,10 +4,11 @@
 
 Order matters: the log router replaces stdout/stderr before any handler (and its Powertools
 Logger) is imported; AWS comes up and the tables exist before the handlers load; the demo org
-is seeded before the first request can arrive; pollers start last and stop first.
+is seeded before the first request can arrive; pollers start last (and handle what the seeding
+wrote before the run says it is ready) and stop first.
 
 `<state dir>/local.json` describes the running instance (URLs, the demo key, the AWS
-endpoint, table names) for scripts and tests; it is written once everything answers and
+endpoint, table names, queue URLs) for scripts and tests; it is written once everything answers and
 removed on a clean stop, because the key and the data die with the process.
 """
 
@@ -36,6 +37,7 @@ DEMO_ORG_ID = "000000000000000000000001"
 DEMO_ORG_NAME = "Demo"
 DEMO_KEY_ROLES = ["org.admin"]
 API_PREFIX = "/v1"
+SETTLE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class LocalRun:
         self.state_file.unlink(missing_ok=True)  # a stale file must not describe this run
         self.router.install()
         self.aws.start()
-        self.functions = Functions(wiring.FUNCTIONS, self.aws.tables, self.router)
+        self.functions = Functions(wiring.FUNCTIONS, self.aws.tables, self.router, self.aws.queues)
         self.functions.load_all()
         self.access_log = FunctionLog("api-gateway", self.logs_dir / "api-gateway-access.log")
         try:
@@ -123,6 +125,11 @@ class LocalRun:
         self.pollers = build_pollers(self)
         for poller in self.pollers:
             poller.start()
+        # What startup wrote (the demo org) flows through first, so nothing a script creates
+        # after reading local.json races with it (a webhook seeing the seed's events, say).
+        for poller in self.pollers:
+            if not poller.settle(SETTLE_TIMEOUT_S):
+                self.notice(f"{poller.name}: still busy with startup records after {SETTLE_TIMEOUT_S:.0f} s")
         self.write_state()
 
     def seed(self) -> None:
@@ -142,6 +149,7 @@ class LocalRun:
             "awsEndpoint": self.aws.endpoint,
             "logsDir": str(self.logs_dir),
             "tables": dict(self.aws.tables),
+            "queues": dict(self.aws.queues),
             "pid": os.getpid(),
         }
 
@@ -169,6 +177,10 @@ class LocalRun:
     def echo(self, line: str) -> None:
         print(f"  {line}", file=self.router.terminal, flush=True)
 
+    def notice(self, line: str) -> None:
+        """What the event-source pollers report (discarded records, errors): always shown."""
+        print(f"  [event source] {line}", file=self.router.terminal, flush=True)
+
     def banner(self) -> str:
         assert self.functions is not None and self.gateway is not None
         relative = _display(self.logs_dir)
@@ -182,11 +194,15 @@ class LocalRun:
             f"  API key    {self.key['key']}  (roles: {', '.join(self.key['roles'])})",
             f"  Logs       {relative}/<function>.log, {relative}/api-gateway-access.log",
             f"  AWS        {self.aws.endpoint} (moto, no AWS account); tables: {tables}",
+            f"  Queues     {', '.join(url.rsplit('/', 1)[-1] for url in self.aws.queues.values())}",
             f"  State      {_display(self.state_file)}",
             "  Routes",
         ]
         base = self.gateway.url
         lines += [f"    {r.method:<6} {base}{r.path} -> {r.function}" for r in self.gateway.routes]
+        if self.pollers:
+            lines.append("  Event sources")
+            lines += [f"    {poller.name}" for poller in self.pollers]
         lines += [
             f"Try:  curl -H 'Authorization: Bearer {self.key['key']}' {self.api_url}/users/current",
             "Press Ctrl-C to stop.",

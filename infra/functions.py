@@ -2,8 +2,8 @@
 
 Permissions are written out rather than taken from the `grant*` helpers so that each function
 gets exactly what wiring declares: reads (no Scan: the design forbids per-request scans) on
-the table and its named indexes, writes only where the access is READ_WRITE, and use of the
-data key only through DynamoDB.
+the table and its named indexes, writes only where the access is READ_WRITE, sends only to the
+queues it declares, and use of the data key only through DynamoDB and SQS.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.layers import ARCHITECTURE, RUNTIME, Layers
+from infra.queues import Queues
 from infra.settings import REPO_ROOT, Settings
 from infra.storage import Storage, camel
 from switchboard import wiring
@@ -35,6 +37,10 @@ TABLE_WRITE_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
+# SendMessageBatch is authorised by sqs:SendMessage.
+QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
+# What SQS asks of a producer on a queue under a customer-managed key.
+QUEUE_KEY_SEND_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 # The expansions of kms:ReEncrypt* / kms:GenerateDataKey* that apply to a symmetric key.
 KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 KEY_WRITE_ACTIONS = (
@@ -56,20 +62,24 @@ class Functions(Construct):
         construct_id: str,
         *,
         storage: Storage,
+        queues: Queues,
         layers: Layers,
         settings: Settings,
     ) -> None:
         super().__init__(scope, construct_id)
         self._storage = storage
+        self._queues = queues
         table_names = {key: table.table_name for key, table in storage.tables.items()}
+        queue_urls = {key: queue.queue_url for key, queue in queues.queues.items()}
         self.functions: dict[str, lambda_.Function] = {}
         for spec in wiring.FUNCTIONS:
-            self.functions[spec.name] = self._function(spec, table_names, layers, settings)
+            self.functions[spec.name] = self._function(spec, table_names, queue_urls, layers, settings)
 
     def _function(
         self,
         spec: wiring.FunctionSpec,
         table_names: dict[str, str],
+        queue_urls: dict[str, str],
         layers: Layers,
         settings: Settings,
     ) -> lambda_.Function:
@@ -90,6 +100,8 @@ class Functions(Construct):
         log_group.grant_write(role)
         for key, access in spec.tables.items():
             self._grant_table(role, self._storage.tables[key], wiring.table(key), access)
+        for key in spec.queues:
+            grant_send(role, self._queues.queues[key], self._storage.key)
         function = lambda_.Function(
             self,
             name,
@@ -101,7 +113,7 @@ class Functions(Construct):
             layers=layers.all,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
-            environment=wiring.environment(spec, table_names),
+            environment=wiring.environment(spec, table_names, queue_urls),
             role=role,
             log_group=log_group,
         )
@@ -139,11 +151,24 @@ class Functions(Construct):
 
     def _grant_key(self, role: iam.Role, key: kms.IKey, actions: list[str]) -> None:
         """The table key may be used only by DynamoDB on the function's behalf."""
-        region = Stack.of(self).region
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=actions,
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-            )
+        grant_key_via(role, key, actions, "dynamodb")
+
+
+def grant_key_via(role: iam.IRole, key: kms.IKey, actions: list[str] | tuple[str, ...], service: str) -> None:
+    """Use of the data key only through `service` (dynamodb, sqs) acting for the role."""
+    region = Stack.of(key).region
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(actions),
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
         )
+    )
+
+
+def grant_send(role: iam.IRole, queue: sqs.IQueue, key: kms.IKey) -> None:
+    """SendMessage (and SendMessageBatch) on one queue, with the key use SQS needs for it."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(QUEUE_SEND_ACTIONS), resources=[queue.queue_arn])
+    )
+    grant_key_via(role, key, QUEUE_KEY_SEND_ACTIONS, "sqs")

@@ -1,4 +1,5 @@
-"""The Switchboard platform stack: storage, layers, functions and the REST API from wiring."""
+"""The Switchboard platform stack: storage, queues, layers, functions, their event sources, the
+REST API and the alarms, all from wiring."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 from aws_cdk import App, CfnOutput, Environment, Stack
 from constructs import Construct
 
+from infra.alarms import Alarms
 from infra.api import Api
 from infra.compliance import add_checks
+from infra.event_sources import EventSources
 from infra.functions import Functions
 from infra.layers import Layers
+from infra.queues import Queues
 from infra.settings import Settings
 from infra.storage import Storage, camel
 
@@ -27,9 +31,22 @@ class PlatformStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         settings = Settings.from_context(self)
         self.storage = Storage(self, "Storage")
+        self.queues = Queues(self, "Queues", storage=self.storage)
         self.layers = Layers(self, "Layers")
         self.functions = Functions(
-            self, "Functions", storage=self.storage, layers=self.layers, settings=settings
+            self,
+            "Functions",
+            storage=self.storage,
+            queues=self.queues,
+            layers=self.layers,
+            settings=settings,
+        )
+        self.event_sources = EventSources(
+            self,
+            "EventSources",
+            functions=self.functions.functions,
+            storage=self.storage,
+            queues=self.queues,
         )
         self.api = Api(
             self,
@@ -38,7 +55,14 @@ class PlatformStack(Stack):
             storage=self.storage,
             settings=settings,
         )
+        self.alarms = Alarms(self, "Alarms", storage=self.storage, queues=self.queues)
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API (stage prod)")
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarms.topic.topic_arn,
+            description="SNS topic every Switchboard alarm notifies: subscribe ops to it",
+        )
         for key, table in self.storage.tables.items():
             CfnOutput(
                 self,

@@ -1,4 +1,5 @@
-"""DynamoDB tables declared in switchboard.wiring, encrypted with one customer-managed KMS key."""
+"""DynamoDB tables declared in switchboard.wiring, and the customer-managed KMS key that encrypts
+them (and the queues, the alarm topic and the log groups)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Storage(Construct):
         self.key = kms.Key(
             self,
             "DataKey",
-            description="Switchboard: encrypts the DynamoDB tables and the CloudWatch log groups",
+            description="Switchboard: encrypts the tables, queues, alarm topic and log groups",
             enable_key_rotation=True,
             alias=f"alias/{stack.stack_name.lower()}-data",
             removal_policy=RemovalPolicy.RETAIN,

@@ -119,6 +119,8 @@ def launch(state_dir: Path) -> LocalRun:
     output = state_dir / "terminal.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONUNBUFFERED"] = "1"
+    # Webhook retries one second apart instead of minutes: the deployed code path, compressed.
+    env.setdefault("WEBHOOK_RETRY_SCHEDULE_S", "0,1,1,1,1,1,1,1,1,1")
     with output.open("wb") as sink:
         # Output goes to a file, not a pipe: an unread pipe would fill up and stall the server.
         process = subprocess.Popen(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,17 @@ DEMO_ORG_ID = "000000000000000000000001"
 
 def test_state_file_describes_the_run(local_run: LocalRun) -> None:
     state = json.loads((local_run.state_dir / "local.json").read_text())
-    expected = {"apiUrl", "docsUrl", "openapiUrl", "apiKey", "orgId", "awsEndpoint", "logsDir", "tables"}
+    expected = {
+        "apiUrl",
+        "docsUrl",
+        "openapiUrl",
+        "apiKey",
+        "orgId",
+        "awsEndpoint",
+        "logsDir",
+        "tables",
+        "queues",
+    }
     assert expected <= set(state)
     assert state["apiUrl"].startswith("http://127.0.0.1:") and state["apiUrl"].endswith("/v1")
     assert state["docsUrl"] == state["apiUrl"] + "/docs"
@@ -31,6 +42,11 @@ def test_state_file_describes_the_run(local_run: LocalRun) -> None:
     assert state["awsEndpoint"].startswith("http://127.0.0.1:")
     assert Path(state["logsDir"]) == local_run.state_dir / "logs"
     assert state["tables"] == {table.key: table.local_name for table in wiring.TABLES}
+    queue_keys = {q.key for q in wiring.QUEUES} | {q.dlq_key for q in wiring.QUEUES if q.dlq_key}
+    assert set(state["queues"]) == queue_keys
+    for queue in wiring.QUEUES:
+        assert state["queues"][queue.key].startswith(state["awsEndpoint"] + "/")
+        assert state["queues"][queue.key].endswith("/" + queue.local_name)
 
 
 def test_tables_in_moto_match_the_wiring(local_run: LocalRun) -> None:
@@ -53,6 +69,49 @@ def test_tables_in_moto_match_the_wiring(local_run: LocalRun) -> None:
             assert indexes[index.name]["Projection"]["ProjectionType"] == index.projection.value
         stream = described.get("StreamSpecification") or {}
         assert stream.get("StreamViewType") == table.stream
+
+
+def test_queues_in_moto_match_the_wiring(local_run: LocalRun) -> None:
+    """Visibility timeout, retention and redrive to the DLQ, as the CDK stack builds them."""
+    client = boto3.client(
+        "sqs",
+        endpoint_url=local_run.state["awsEndpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for queue in wiring.QUEUES:
+        url = local_run.state["queues"][queue.key]
+        attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert int(attributes["VisibilityTimeout"]) == queue.visibility_timeout_s
+        assert int(attributes["MessageRetentionPeriod"]) == queue.retention_s
+        if queue.dlq_key:
+            redrive = json.loads(attributes["RedrivePolicy"])
+            assert int(redrive["maxReceiveCount"]) == queue.max_receive_count
+            dlq_url = local_run.state["queues"][queue.dlq_key]
+            dlq = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+            assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+        else:
+            assert "RedrivePolicy" not in attributes
+
+
+def test_an_object_change_reaches_the_stream_function(local_run: LocalRun) -> None:
+    """The stream poller feeds the events function from the objects table's stream."""
+    log_file = local_run.state_dir / "logs" / "events.log"
+
+    def reports() -> int:
+        if not log_file.exists():
+            return 0
+        lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+        return sum(1 for line in lines if line.get("type") == "platform.report")
+
+    before = reports()
+    status, _, body = local_run.request("POST", "/customers", {"name": "Streamed"})
+    assert status == 201, body
+    deadline = time.monotonic() + 15
+    while reports() <= before:
+        assert time.monotonic() < deadline, "the events function was not invoked"
+        time.sleep(0.05)
 
 
 def test_the_demo_key_is_valid(local_run: LocalRun) -> None:

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
 
+from infra.event_sources import QUEUE_CONSUME_ACTIONS
 from infra.functions import TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS
 from infra.settings import LOG_RETENTION_KEY, THROTTLE_BURST_KEY, THROTTLE_RATE_KEY, Settings
 from infra.storage import camel
@@ -28,7 +29,11 @@ ACKNOWLEDGED_RULES = {
     "AwsSolutions-COG4",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AmazonAPIGatewayPushToCloudWatchLogs]",
+    "AwsSolutions-IAM5[Resource::*]",  # dynamodb:ListStreams, for the stream mapping
+    "AwsSolutions-SQS3",  # the on-failure queue is a dead-letter store itself
 }
+# The one action granted on "*": it has no resource-level permissions.
+UNSCOPED_ACTIONS = {"dynamodb:ListStreams"}
 
 
 def logical_id(synth: Synth, construct: Any) -> str:
@@ -37,6 +42,10 @@ def logical_id(synth: Synth, construct: Any) -> str:
 
 def table_id(synth: Synth, key: str) -> str:
     return logical_id(synth, synth.stack.storage.tables[key])
+
+
+def queue_id(synth: Synth, key: str) -> str:
+    return logical_id(synth, synth.stack.queues.queues[key])
 
 
 def function_id(synth: Synth, name: str) -> str:
@@ -144,6 +153,8 @@ def test_function_matches_wiring(synth: Synth, spec: wiring.FunctionSpec) -> Non
     expected_env: dict[str, Any] = {"POWERTOOLS_LOG_LEVEL": "INFO"}
     for key in spec.tables:
         expected_env[wiring.table(key).env_var] = {"Ref": table_id(synth, key)}
+    for key in spec.queues:
+        expected_env[wiring.queue(key).env_var] = {"Ref": queue_id(synth, key)}
     expected_env.update(spec.environment)
     assert props["Environment"]["Variables"] == expected_env
 
@@ -171,11 +182,17 @@ def test_function_permissions_follow_declared_access(synth: Synth, spec: wiring.
         assert statement["Effect"] == "Allow"
         assert "*" not in json.dumps(statement["Action"]), statement
         assert "dynamodb:Scan" not in as_list(statement["Action"])
-        assert statement["Resource"] != "*"
+        if statement["Resource"] == "*":
+            assert set(as_list(statement["Action"])) <= UNSCOPED_ACTIONS, statement
 
     for table in wiring.TABLES:
         lid = table_id(synth, table.key)
-        on_table = [s for s in statements if any(mentions(r, lid) for r in as_list(s["Resource"]))]
+        # A table's stream is its own resource (see test_only_stream_consumers_read_streams).
+        on_table = [
+            s
+            for s in statements
+            if any(mentions(r, lid) and "StreamArn" not in json.dumps(r) for r in as_list(s["Resource"]))
+        ]
         granted = {action for s in on_table for action in as_list(s["Action"])}
         access = spec.tables.get(table.key)
         if access is None:
@@ -205,14 +222,14 @@ def test_api_function_writes_objects_and_only_reads_auth(synth: Synth) -> None:
     assert not actions_on(auth) & set(TABLE_WRITE_ACTIONS)
 
 
-def test_data_key_is_usable_only_through_dynamodb(synth: Synth) -> None:
+def test_data_key_is_usable_only_through_dynamodb_and_sqs(synth: Synth) -> None:
     key_id = logical_id(synth, synth.stack.storage.key)
     for spec in wiring.FUNCTIONS:
         kms = [s for s in role_statements(synth, spec.name) if mentions(s["Resource"], key_id)]
         assert kms
         for statement in kms:
-            via = statement["Condition"]["StringEquals"]["kms:ViaService"]
-            assert "dynamodb." in json.dumps(via)
+            via = json.dumps(statement["Condition"]["StringEquals"]["kms:ViaService"])
+            assert "dynamodb." in via or "sqs." in via, statement
 
 
 # --- API Gateway ---------------------------------------------------------------------------
@@ -291,9 +308,10 @@ def test_execution_log_group_exists_before_the_stage(synth: Synth) -> None:
     assert execution[0] in stage["DependsOn"]
 
 
-def test_outputs_name_the_api_url_and_tables(synth: Synth) -> None:
+def test_outputs_name_the_api_url_alarm_topic_and_tables(synth: Synth) -> None:
     outputs = synth.template.to_json()["Outputs"]
     assert "ApiUrl" in outputs
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": logical_id(synth, synth.stack.alarms.topic)}
     for spec in wiring.TABLES:
         name = f"{camel(spec.key)}TableName"
         assert outputs[name]["Value"] == {"Ref": table_id(synth, spec.key)}
@@ -384,3 +402,257 @@ def test_cfn_lint_finds_no_problems(synth: Synth, tmp_path: Path) -> None:
         if not redundant_role_dependency(m)
     ]
     assert problems == []
+
+
+# --- queues --------------------------------------------------------------------------------
+
+STREAM_TRIGGERS = [
+    (spec, trigger)
+    for spec in wiring.FUNCTIONS
+    for trigger in spec.triggers
+    if isinstance(trigger, wiring.StreamTrigger)
+]
+QUEUE_TRIGGERS = [
+    (spec, trigger)
+    for spec in wiring.FUNCTIONS
+    for trigger in spec.triggers
+    if isinstance(trigger, wiring.QueueTrigger)
+]
+ON_FAILURE_QUEUES = {trigger.on_failure_queue for _, trigger in STREAM_TRIGGERS if trigger.on_failure_queue}
+
+
+def dlq_id(synth: Synth, key: str) -> str:
+    return logical_id(synth, synth.stack.queues.dead_letter_queues[key])
+
+
+def trigger_ids(pairs: list[tuple[wiring.FunctionSpec, Any]]) -> list[str]:
+    return [f"{spec.name}<-{getattr(trigger, 'table', None) or trigger.queue}" for spec, trigger in pairs]
+
+
+def assert_created_after_its_permissions(synth: Synth, mapping: dict[str, Any], function_name: str) -> None:
+    """Lambda checks the role's access when it creates a mapping: the role and its policy come first."""
+    role_id = logical_id(synth, synth.stack.functions.functions[function_name].role)
+    policies = {
+        lid
+        for lid, policy in synth.resources_of("AWS::IAM::Policy").items()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+    }
+    assert policies
+    assert {role_id, *policies} <= set(mapping["DependsOn"])
+
+
+def test_one_queue_per_wiring_queue_plus_its_dlq(synth: Synth) -> None:
+    with_dlq = [queue for queue in wiring.QUEUES if queue.max_receive_count]
+    assert len(synth.resources_of("AWS::SQS::Queue")) == len(wiring.QUEUES) + len(with_dlq)
+    assert set(synth.stack.queues.dead_letter_queues) == {queue.key for queue in with_dlq}
+
+
+@pytest.mark.parametrize("spec", wiring.QUEUES, ids=lambda spec: spec.key)
+def test_queue_matches_wiring(synth: Synth, spec: wiring.Queue) -> None:
+    key_id = logical_id(synth, synth.stack.storage.key)
+    props = synth.resources[queue_id(synth, spec.key)]["Properties"]
+    assert props["VisibilityTimeout"] == spec.visibility_timeout_s
+    assert props["MessageRetentionPeriod"] == spec.retention_s
+    assert mentions(props["KmsMasterKeyId"], key_id)
+    if spec.max_receive_count:
+        redrive = props["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == spec.max_receive_count
+        assert mentions(redrive["deadLetterTargetArn"], dlq_id(synth, spec.key))
+        dlq = synth.resources[dlq_id(synth, spec.key)]["Properties"]
+        assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert mentions(dlq["KmsMasterKeyId"], key_id)
+        assert "RedrivePolicy" not in dlq
+    else:
+        assert "RedrivePolicy" not in props
+
+
+def test_every_queue_refuses_requests_without_tls(synth: Synth) -> None:
+    covered: set[str] = set()
+    for policy in synth.resources_of("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                "Bool": {"aws:SecureTransport": "false"}
+            }:
+                covered |= {queue["Ref"] for queue in policy["Properties"]["Queues"]}
+    assert covered == set(synth.resources_of("AWS::SQS::Queue"))
+
+
+# --- event source mappings -----------------------------------------------------------------
+
+
+def mappings_of(synth: Synth, function_name: str, source_lid: str) -> list[dict[str, Any]]:
+    fid = function_id(synth, function_name)
+    return [
+        mapping
+        for mapping in synth.resources_of("AWS::Lambda::EventSourceMapping").values()
+        if mapping["Properties"]["FunctionName"] == {"Ref": fid}
+        and mentions(mapping["Properties"]["EventSourceArn"], source_lid)
+    ]
+
+
+def test_one_mapping_per_declared_trigger(synth: Synth) -> None:
+    declared = [trigger for spec in wiring.FUNCTIONS for trigger in spec.triggers]
+    assert len(synth.resources_of("AWS::Lambda::EventSourceMapping")) == len(declared)
+
+
+@pytest.mark.parametrize(("spec", "trigger"), STREAM_TRIGGERS, ids=trigger_ids(STREAM_TRIGGERS))
+def test_stream_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
+    [mapping] = mappings_of(synth, spec.name, table_id(synth, trigger.table))
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [table_id(synth, trigger.table), "StreamArn"]}
+    assert props["StartingPosition"] == trigger.starting_position
+    assert props["BatchSize"] == trigger.batch_size
+    assert props["MaximumBatchingWindowInSeconds"] == trigger.max_batching_window_s
+    assert props["MaximumRetryAttempts"] == trigger.max_retry_attempts
+    assert props["BisectBatchOnFunctionError"] is trigger.bisect_on_error
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    if trigger.on_failure_queue:
+        destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == {"Fn::GetAtt": [queue_id(synth, trigger.on_failure_queue), "Arn"]}
+    else:
+        assert "DestinationConfig" not in props
+    assert_created_after_its_permissions(synth, mapping, spec.name)
+
+
+@pytest.mark.parametrize(("spec", "trigger"), QUEUE_TRIGGERS, ids=trigger_ids(QUEUE_TRIGGERS))
+def test_queue_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
+    [mapping] = mappings_of(synth, spec.name, queue_id(synth, trigger.queue))
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [queue_id(synth, trigger.queue), "Arn"]}
+    assert props["BatchSize"] == trigger.batch_size
+    assert props.get("MaximumBatchingWindowInSeconds", 0) == trigger.max_batching_window_s
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "StartingPosition" not in props
+    assert_created_after_its_permissions(synth, mapping, spec.name)
+    # Lambda refuses a queue whose visibility timeout is shorter than the function's timeout.
+    assert wiring.queue(trigger.queue).visibility_timeout_s >= spec.timeout_s
+
+
+# --- IAM for queues and streams ------------------------------------------------------------
+
+
+def actions_on(statements: list[dict[str, Any]], lid: str) -> set[str]:
+    return {
+        action
+        for s in statements
+        if any(mentions(r, lid) for r in as_list(s["Resource"]))
+        for action in as_list(s["Action"])
+    }
+
+
+def queue_lids(synth: Synth) -> dict[str, str]:
+    """Logical id -> queue key ("<key>-dlq" for dead-letter queues) of every queue."""
+    lids = {queue_id(synth, key): key for key in synth.stack.queues.queues}
+    lids.update({dlq_id(synth, key): f"{key}-dlq" for key in synth.stack.queues.dead_letter_queues})
+    return lids
+
+
+@pytest.mark.parametrize("spec", wiring.FUNCTIONS, ids=lambda spec: spec.name)
+def test_functions_send_only_to_declared_queues(synth: Synth, spec: wiring.FunctionSpec) -> None:
+    statements = role_statements(synth, spec.name)
+    on_failure = {t.on_failure_queue for t in spec.triggers if isinstance(t, wiring.StreamTrigger)}
+    consumed = {t.queue for t in spec.triggers if isinstance(t, wiring.QueueTrigger)}
+    for lid, key in queue_lids(synth).items():
+        granted = actions_on(statements, lid)
+        assert ("sqs:SendMessage" in granted) == (key in set(spec.queues) | on_failure), (spec.name, key)
+        assert ("sqs:ReceiveMessage" in granted) == (key in consumed), (spec.name, key)
+        assert ("sqs:DeleteMessage" in granted) == (key in consumed), (spec.name, key)
+        assert {a for a in granted if a.startswith("sqs:")} <= {"sqs:SendMessage", *QUEUE_CONSUME_ACTIONS}
+
+
+def test_deliver_may_send_only_to_the_deliveries_queue(synth: Synth) -> None:
+    statements = role_statements(synth, "deliver")
+    sends = [s for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+    resources = [r for s in sends for r in as_list(s["Resource"])]
+    assert resources == [{"Fn::GetAtt": [queue_id(synth, "deliveries"), "Arn"]}]
+
+
+def test_events_function_only_reads_webhooks(synth: Synth) -> None:
+    granted = actions_on(role_statements(synth, "events"), table_id(synth, "webhooks"))
+    assert {"dynamodb:GetItem", "dynamodb:Query"} <= granted
+    assert not granted & set(TABLE_WRITE_ACTIONS)
+
+
+@pytest.mark.parametrize("spec", wiring.FUNCTIONS, ids=lambda spec: spec.name)
+def test_only_stream_consumers_read_streams(synth: Synth, spec: wiring.FunctionSpec) -> None:
+    statements = role_statements(synth, spec.name)
+    streamed = {t.table for t in spec.triggers if isinstance(t, wiring.StreamTrigger)}
+    for table in wiring.TABLES:
+        on_stream = {
+            action
+            for s in statements
+            for r in as_list(s["Resource"])
+            if r == {"Fn::GetAtt": [table_id(synth, table.key), "StreamArn"]}
+            for action in as_list(s["Action"])
+        }
+        expected = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+        assert on_stream == (expected if table.key in streamed else set()), (spec.name, table.key)
+    lists = any("dynamodb:ListStreams" in as_list(s["Action"]) for s in statements)
+    assert lists == bool(streamed)
+
+
+# --- alarms --------------------------------------------------------------------------------
+
+
+def alarms(synth: Synth) -> list[dict[str, Any]]:
+    return [alarm["Properties"] for alarm in synth.resources_of("AWS::CloudWatch::Alarm").values()]
+
+
+def test_dead_letters_and_discarded_batches_alarm_at_the_first_message(synth: Synth) -> None:
+    watched = {dlq_id(synth, key) for key in synth.stack.queues.dead_letter_queues}
+    watched |= {queue_id(synth, key) for key in ON_FAILURE_QUEUES}
+    assert watched
+    topic_id = logical_id(synth, synth.stack.alarms.topic)
+    found = set()
+    for props in alarms(synth):
+        if props.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        assert props["Namespace"] == "AWS/SQS"
+        [dimension] = props["Dimensions"]
+        assert dimension["Name"] == "QueueName"
+        [lid] = [lid for lid in watched if dimension["Value"] == {"Fn::GetAtt": [lid, "QueueName"]}]
+        found.add(lid)
+        assert props["Threshold"] == 0
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["EvaluationPeriods"] == 1
+        assert props["TreatMissingData"] == "notBreaching"
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
+        assert props["OKActions"] == [{"Ref": topic_id}]
+    assert found == watched
+
+
+def test_a_webhook_turned_off_raises_an_alarm(synth: Synth) -> None:
+    [props] = [p for p in alarms(synth) if p.get("MetricName") == wiring.WEBHOOK_DISABLED_METRIC]
+    assert props["Namespace"] == wiring.METRICS_NAMESPACE
+    assert "Dimensions" not in props  # the deliver function emits it without dimensions
+    assert props["Statistic"] == "Sum"
+    assert props["Period"] == 300
+    assert props["Threshold"] == 1
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["AlarmActions"] == [{"Ref": logical_id(synth, synth.stack.alarms.topic)}]
+
+
+def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
+    expected = len(synth.stack.queues.dead_letter_queues) + len(ON_FAILURE_QUEUES) + 1
+    assert len(alarms(synth)) == expected
+    topic_id = logical_id(synth, synth.stack.alarms.topic)
+    assert all(props["AlarmActions"] == [{"Ref": topic_id}] for props in alarms(synth))
+
+
+def test_alarm_topic_is_encrypted_tls_only_and_open_to_this_accounts_alarms(synth: Synth) -> None:
+    key_id = logical_id(synth, synth.stack.storage.key)
+    [topic] = synth.resources_of("AWS::SNS::Topic").values()
+    assert mentions(topic["Properties"]["KmsMasterKeyId"], key_id)
+    [policy] = synth.resources_of("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert "aws:SourceAccount" in allow["Condition"]["StringEquals"]
+    key_policy = synth.resources[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in key_policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch and set(as_list(cloudwatch[0]["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from switchboard import admin, services, wiring
-from switchboard.adapters.provision import create_tables
+from switchboard.adapters.provision import create_queues, create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +31,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         client = boto3.client("dynamodb")
         for key, name in create_tables(client).items():
             monkeypatch.setenv(wiring.table(key).env_var, name)
+        urls = create_queues(boto3.client("sqs"))
+        for queue in wiring.QUEUES:
+            monkeypatch.setenv(queue.env_var, urls[queue.key])
         services.reset()
         yield client
         services.reset()

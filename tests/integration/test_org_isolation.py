@@ -34,6 +34,10 @@ def seed(client: ApiClient) -> dict[str, str]:
         "user": client.get("/v1/users/current").json["data"]["id"],
         "team": client.post("/v1/teams", {"name": "B team"}).json["data"]["id"],
         "tag": client.post("/v1/tags", {"name": "B tag"}).json["data"]["id"],
+        "webhook": client.post(
+            "/v1/outbound-webhooks",
+            {"name": "B", "url": "https://hooks.example.com/b", "events": ["kustomer.customer.create"]},
+        ).json["data"]["id"],
     }
 
 
@@ -58,6 +62,8 @@ def concrete(path: str, ids: dict[str, str]) -> str:
             parts[position] = ids["klass"]
         elif part == "<customer_id>":
             parts[position] = ids["customer"]
+        elif part == "<webhook_id>":
+            parts[position] = ids["webhook"]
         elif part == "<conversation_id>":
             parts[position] = ids["conversation"]
         elif previous == "order":

@@ -61,8 +61,59 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """An SQS queue (SSE, TLS only). With `max_receive_count`, a dead-letter queue `<key>-dlq`
+    takes messages that failed that many receives; its depth has an alarm."""
+
+    key: str
+    env_var: str  # environment variable that carries the queue URL
+    visibility_timeout_s: int = 60
+    retention_s: int = 14 * 24 * 3600
+    max_receive_count: int | None = 5
+    description: str = ""
+
+    @property
+    def local_name(self) -> str:
+        return f"switchboard-{self.key}"
+
+    @property
+    def dlq_local_name(self) -> str:
+        return f"switchboard-{self.key}-dlq"
+
+    @property
+    def dlq_key(self) -> str | None:
+        """Short name of the dead-letter queue (`<key>-dlq`), None when there is none."""
+        return f"{self.key}-dlq" if self.max_receive_count else None
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A DynamoDB stream event source: partial batch responses, bisect on error, on-failure queue."""
+
+    table: str  # table key
+    batch_size: int = 100
+    max_batching_window_s: int = 1
+    max_retry_attempts: int = 10
+    bisect_on_error: bool = True
+    on_failure_queue: str | None = None  # queue key that receives failed batches' descriptions
+    starting_position: str = "TRIM_HORIZON"
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """An SQS event source with partial batch responses (ReportBatchItemFailures)."""
+
+    queue: str  # queue key
+    batch_size: int = 10
+    max_batching_window_s: int = 0
+
+
+Trigger = StreamTrigger | QueueTrigger
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
-    """One Lambda entry point: its code folder, handler, limits, table access and triggers."""
+    """One Lambda entry point: its code folder, handler, limits, access and triggers."""
 
     name: str
     code: str  # folder under the repository root, e.g. functions/api
@@ -71,7 +122,9 @@ class FunctionSpec:
     memory_mb: int = 512
     timeout_s: int = 29
     tables: dict[str, Access] = field(default_factory=dict)
+    queues: tuple[str, ...] = ()  # queue keys the function sends to
     routes: tuple[Route, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -99,7 +152,48 @@ AUTH = Table(
     description="Orgs and API keys; keys are stored as SHA-256 hashes only.",
 )
 
-TABLES: tuple[Table, ...] = (OBJECTS, AUTH)
+WEBHOOKS = Table(
+    key="webhooks",
+    env_var="WEBHOOKS_TABLE",
+    partition_key="org",
+    sort_key="id",
+    description="Outbound webhooks per org: URL, events, headers, signing secrets, on/off state.",
+)
+
+DELIVERIES = Table(
+    key="deliveries",
+    env_var="DELIVERIES_TABLE",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(
+        # Failed and held deliveries of one webhook by time (sparse): what a redrive resends.
+        Index(name="byStatus", partition_key="statusPk", sort_key="statusSk", projection=Projection.ALL),
+        # Every delivery of an org, newest first: GET /v1/outbound-webhooks/transactions.
+        Index(name="byOrg", partition_key="orgPk", sort_key="orgSk", projection=Projection.ALL),
+    ),
+    ttl_attribute="expiresAt",
+    description="One item per (webhook, event): state, the event while it may be redriven, and "
+    "every attempt; expires after the retention window.",
+)
+
+TABLES: tuple[Table, ...] = (OBJECTS, AUTH, WEBHOOKS, DELIVERIES)
+
+DELIVERY_QUEUE = Queue(
+    key="deliveries",
+    env_var="DELIVERIES_QUEUE_URL",
+    visibility_timeout_s=360,  # six times the deliver function's timeout, as AWS advises
+    max_receive_count=5,
+    description="One message per (webhook, event) attempt; retries re-enqueue with DelaySeconds.",
+)
+
+EVENTS_FAILED_QUEUE = Queue(
+    key="events-failed",
+    env_var="EVENTS_FAILED_QUEUE_URL",
+    max_receive_count=None,
+    description="On-failure destination of the object stream: batches the events function gave up on.",
+)
+
+QUEUES: tuple[Queue, ...] = (DELIVERY_QUEUE, EVENTS_FAILED_QUEUE)
 
 API_STAGE = "prod"  # the REST API's stage; the local run answers on /v1/... and /prod/v1/...
 BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
@@ -111,21 +205,69 @@ API = FunctionSpec(
     description="Switchboard REST API (Kustomer v1 compatible)",
     memory_mb=512,
     timeout_s=29,
-    tables={"objects": Access.READ_WRITE, "auth": Access.READ},
+    tables={
+        "objects": Access.READ_WRITE,
+        "auth": Access.READ,
+        "webhooks": Access.READ_WRITE,
+        "deliveries": Access.READ_WRITE,
+    },
+    queues=("deliveries",),
     routes=(Route("ANY", "/v1"), Route("ANY", "/v1/{proxy+}")),
     environment={"POWERTOOLS_SERVICE_NAME": "switchboard-api"},
 )
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (API,)
+EVENTS = FunctionSpec(
+    name="events",
+    code="functions/events",
+    handler="handler.handler",
+    description="Turns each object change into one event and fans it out to subscribed webhooks",
+    memory_mb=512,
+    timeout_s=60,
+    tables={"webhooks": Access.READ, "deliveries": Access.READ_WRITE},
+    queues=("deliveries",),
+    triggers=(StreamTrigger(table="objects", on_failure_queue="events-failed"),),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-events"},
+)
+
+DELIVER = FunctionSpec(
+    name="deliver",
+    code="functions/deliver",
+    handler="handler.handler",
+    description="Signs and POSTs one event to one webhook; schedules retries; turns webhooks off",
+    memory_mb=512,
+    timeout_s=60,
+    tables={"webhooks": Access.READ_WRITE, "deliveries": Access.READ_WRITE},
+    queues=("deliveries",),
+    triggers=(QueueTrigger(queue="deliveries", batch_size=10),),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-deliver"},
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (API, EVENTS, DELIVER)
+
+# Custom metrics (CloudWatch embedded metric format) that the stack alarms on.
+METRICS_NAMESPACE = "Switchboard"
+WEBHOOK_DISABLED_METRIC = "WebhookDisabled"  # one per webhook turned off by failures or 410
 
 
-def environment(spec: FunctionSpec, table_names: dict[str, str]) -> dict[str, str]:
-    """A function's environment: the base, one variable per table it uses, then its own."""
+def environment(
+    spec: FunctionSpec, table_names: dict[str, str], queue_urls: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A function's environment: the base, one variable per table and queue it uses, then its own."""
     env = dict(BASE_ENVIRONMENT)
     for key in spec.tables:
         env[table(key).env_var] = table_names[key]
+    for key in spec.queues:
+        env[queue(key).env_var] = (queue_urls or {})[key]
     env.update(spec.environment)
     return env
+
+
+def queue(key: str) -> Queue:
+    """The declared queue with this short name."""
+    for candidate in QUEUES:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(key)
 
 
 def table(key: str) -> Table:

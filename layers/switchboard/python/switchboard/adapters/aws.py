@@ -16,8 +16,9 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=config)
 
 
-def table_name(env_var: str) -> str:
+def wired(env_var: str) -> str:
+    """A resource name the deployment put in the environment (a table name, a queue URL)."""
     try:
         return os.environ[env_var]
     except KeyError as exc:
-        raise RuntimeError(f"{env_var} is not set: the function is not wired to its table") from exc
+        raise RuntimeError(f"{env_var} is not set: the function is not wired to that resource") from exc

@@ -1,7 +1,9 @@
-"""Create the declared tables in an AWS endpoint (the local run and the tests; CDK does it when deployed)."""
+"""Create the declared tables and queues in an AWS endpoint (the local run and the tests; CDK
+does it when deployed), with the same keys, indexes, streams, TTL, timeouts and redrive."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from switchboard import wiring
@@ -50,4 +52,49 @@ def create_tables(client: Any, names: dict[str, str] | None = None) -> dict[str,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
         created[table.key] = name
+    return created
+
+
+DLQ_RETENTION_S = 14 * 24 * 3600  # the SQS maximum: a dead letter waits as long as SQS allows
+
+
+def queue_attributes(queue: wiring.Queue, dlq_arn: str | None = None) -> dict[str, str]:
+    """CreateQueue attributes for a declared queue: visibility, retention, redrive to its DLQ."""
+    attributes = {
+        "VisibilityTimeout": str(queue.visibility_timeout_s),
+        "MessageRetentionPeriod": str(queue.retention_s),
+        "SqsManagedSseEnabled": "true",
+    }
+    if dlq_arn is not None:
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    return attributes
+
+
+def create_queue(client: Any, queue: wiring.Queue, name: str | None = None) -> dict[str, str]:
+    """Create one declared queue (named `name` or its local name) and its DLQ, DLQ first.
+
+    Returns key -> URL for the queue and, when it has one, `<key>-dlq` -> URL.
+    """
+    name = name or queue.local_name
+    created: dict[str, str] = {}
+    dlq_arn = None
+    if queue.dlq_key is not None:
+        dlq_url = client.create_queue(
+            QueueName=f"{name}-dlq",
+            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S), "SqsManagedSseEnabled": "true"},
+        )["QueueUrl"]
+        dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        created[queue.dlq_key] = dlq_url
+    url = client.create_queue(QueueName=name, Attributes=queue_attributes(queue, dlq_arn))["QueueUrl"]
+    return {queue.key: url, **created}
+
+
+def create_queues(client: Any, names: dict[str, str] | None = None) -> dict[str, str]:
+    """Create every declared queue and DLQ; returns key -> URL (DLQs under `<key>-dlq`)."""
+    created: dict[str, str] = {}
+    for queue in wiring.QUEUES:
+        created.update(create_queue(client, queue, (names or {}).get(queue.key)))
     return created

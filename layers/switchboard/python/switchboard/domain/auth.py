@@ -82,10 +82,13 @@ KOBJECT = {
 }
 # Reading a customer's timeline objects is part of reading the customer (as in Kustomer).
 CUSTOMER_KOBJECTS = Permission("customer.kobjects.read", CUSTOMER["read"].roles | KOBJECT["read"].roles)
+# The seed: managing outbound webhooks requires org.permission.outbound_webhook.
+OUTBOUND_WEBHOOK = Permission("outbound_webhook", frozenset({"org.permission.outbound_webhook"}))
 ANY_KEY = Permission("key.valid", frozenset())  # any valid key: GET /v1/users/current
 
 ALL_ROLES: frozenset[str] = frozenset(
     {ADMIN}
+    | OUTBOUND_WEBHOOK.roles
     | {
         role
         for group in (CUSTOMER, CONVERSATION, MESSAGE, USER, TEAM, TAG, KLASS, KOBJECT)

@@ -6,9 +6,9 @@ from switchboard.api import routing
 
 
 def register_all(app: APIGatewayRestResolver) -> None:
-    from switchboard.api.routes import conversations, customers, directory, klasses, meta
+    from switchboard.api.routes import conversations, customers, directory, klasses, meta, outbound_webhooks
 
     if not routing.documenting(app):
         routing.ENDPOINTS.clear()
-    for module in (meta, customers, klasses, conversations, directory):
+    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks):
         module.register(app)

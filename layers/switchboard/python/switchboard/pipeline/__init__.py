@@ -1,0 +1,1 @@
+"""The asynchronous paths: object changes to events, events to signed deliveries."""

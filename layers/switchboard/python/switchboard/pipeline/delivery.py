@@ -1,0 +1,115 @@
+"""One attempt to deliver one event to one webhook, and what follows from it.
+
+Per attempt: read the delivery's state (a duplicate message or an attempt already made is
+skipped), sign and POST the exact bytes, record the state and the attempt in one
+BatchWriteItem, then re-enqueue with a delay, or turn the webhook off. AWS calls per delivered
+event: one GetItem, one BatchWriteItem (plus the webhook's config, cached for a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from switchboard import wiring
+from switchboard.adapters.metrics import emit
+from switchboard.domain import signing
+from switchboard.domain.webhooks import Webhook, after_attempt, retention_days
+from switchboard.ids import now_iso
+from switchboard.pipeline.webhooks import WebhookService, delivery_message
+
+CONFIG_TTL_S = 5.0
+USER_AGENT = "Switchboard-Webhooks/1"
+
+
+def body_bytes(event: dict[str, Any]) -> bytes:
+    """The exact bytes that are signed and posted."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class Deliverer:
+    def __init__(
+        self,
+        service: WebhookService,
+        sender: Any,
+        clock: Callable[[], str] = now_iso,
+        epoch: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.sender = sender
+        self.clock = clock
+        self.epoch = epoch
+        self._config: dict[tuple[str, str], tuple[Webhook | None, float]] = {}
+
+    def deliver(self, message: dict[str, Any]) -> str:
+        """Handle one queue message; returns what happened (for logs and tests)."""
+        org, webhook_id, attempt = message["org"], message["webhookId"], int(message["attempt"])
+        event = message["event"]
+        hook = self._webhook(org, webhook_id)
+        if hook is None:
+            return "dropped: the webhook no longer exists"
+        deliveries = self.service.deliveries
+        state = deliveries.state(org, webhook_id, event["createdAt"], event["id"])
+        if state and (state["status"] == "delivered" or int(state["attempts"]) >= attempt):
+            return "skipped: already attempted"
+        now = self.clock()
+        if not hook.enabled:
+            deliveries.put_items(
+                [deliveries.state_item(org, webhook_id, event, "held", attempt - 1, now, retention_days())]
+            )
+            return "held: the webhook is off"
+        body = body_bytes(event)
+        headers = {"User-Agent": USER_AGENT}
+        headers.update({h["name"]: h["value"] for h in hook.headers})
+        headers.update(
+            signing.signing_headers(
+                hook.signing_secrets(now), event["name"], event["id"], int(self.epoch()), body
+            )
+        )
+        result = self.sender.post(hook.url, body, headers, timeout_s=hook.timeout_s)
+        outcome = after_attempt(attempt, result.status, result.error, result.retry_after_s)
+        record = {
+            "attempt": attempt,
+            "at": now,
+            "eventId": event["id"],
+            "eventName": event["name"],
+            "url": hook.url,
+            "status": result.status,
+            "latencyMs": round(result.latency_ms, 1),
+            "error": result.error,
+            "response": result.body_head,
+            "outcome": outcome.kind if outcome.kind != "retry" else f"retry in {outcome.delay_s} s",
+        }
+        status = {"delivered": "delivered", "retry": "pending", "disable": "failed"}[outcome.kind]
+        deliveries.put_items(
+            [
+                deliveries.state_item(org, webhook_id, event, status, attempt, now, retention_days(), record),
+                deliveries.attempt_item(org, webhook_id, event, record, retention_days()),
+            ]
+        )
+        if outcome.kind == "retry":
+            self.service.queue.send(delivery_message(org, webhook_id, event, attempt + 1), outcome.delay_s)
+        elif outcome.kind == "disable":
+            if self.service.turn_off(hook, outcome.reason) is not None:
+                emit(
+                    wiring.WEBHOOK_DISABLED_METRIC,
+                    properties={"org": org, "webhookId": webhook_id, "reason": outcome.reason},
+                )
+            self._config.pop((org, webhook_id), None)
+        return f"{status}: attempt {attempt}"
+
+    def _webhook(self, org: str, webhook_id: str) -> Webhook | None:
+        """The webhook's config. An enabled one is cached per container for a few seconds (edits
+        and turning off apply within 5 s); a disabled or missing one is read every time, so
+        turning a webhook on (and redriving) takes effect at once."""
+        key = (org, webhook_id)
+        cached = self._config.get(key)
+        now = time.monotonic()
+        if cached and cached[1] > now:
+            return cached[0]
+        hook = self.service.hooks.get(org, webhook_id)
+        if hook is not None and hook.enabled:
+            self._config[key] = (hook, now + CONFIG_TTL_S)
+        return hook
