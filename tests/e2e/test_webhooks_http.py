@@ -16,6 +16,7 @@ import pytest
 from switchboard.domain.events import SUBSCRIBABLE
 from tests.support.receiver import Receiver, Reply
 from tests.support.verify import kustomer_signatures_valid, standard_webhook_valid
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -41,18 +42,6 @@ def webhook(local_run) -> Iterator:
     yield make
     for webhook_id in created:
         local_run.request("DELETE", f"/outbound-webhooks/{webhook_id}")
-
-
-def wait_until(check, timeout_s: float = 30.0, what: str = "condition"):
-    """Poll an API-observable condition with a deadline (the pipeline is asynchronous)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.05)
 
 
 def attempts(local_run, webhook_id: str) -> list[dict]:

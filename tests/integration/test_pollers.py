@@ -25,6 +25,7 @@ from emulator.logs import LogRouter
 from emulator.pollers import QueuePoller, StreamPoller, failed_identifiers
 from switchboard import wiring
 from switchboard.adapters.provision import create_queue
+from tests.support.waiting import wait_until
 
 PROBE_MODULE = "switchboard_poller_probe"
 HANDLER = f"""
@@ -58,17 +59,6 @@ class Probe:
     def names(self) -> list[str]:
         """The `name` of every stream record seen, in the order seen."""
         return [name for batch in self.batches(name_of) for name in batch]
-
-
-def wait_until(check: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s} s")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
