@@ -1,10 +1,10 @@
 """Event-source pollers: the local run's event source mappings, generated from the wiring.
 
 moto stores DynamoDB stream records and SQS messages but runs no Lambda code, so each trigger
-declared on a function (`wiring.StreamTrigger`, `wiring.QueueTrigger`) is played by a poller
-in this process. It reads a batch, invokes the function through `LocalFunction.invoke` (so
-logs, timeouts and warm containers apply) with the event Lambda builds, and applies Lambda's
-semantics. Partial batch responses are always honoured: the stack turns
+declared on a function (`wiring.StreamTrigger`, `wiring.QueueTrigger`, `wiring.ScheduleTrigger`)
+is played by a poller in this process. It reads a batch, invokes the function through
+`LocalFunction.invoke` (so logs, timeouts and warm containers apply) with the event Lambda
+builds, and applies Lambda's semantics. Partial batch responses are always honoured: the stack turns
 ReportBatchItemFailures on for every mapping.
 
 DynamoDB stream (one reader per shard, records in order):
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import threading
 import time
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from emulator.aws import REGION
+from emulator.aws import ACCOUNT_ID, REGION
 from emulator.functions import MAX_PAYLOAD_BYTES, InvocationError, LocalFunction
 from emulator.logs import utc_now_iso
 from switchboard import wiring
@@ -535,12 +536,75 @@ class QueuePoller:
             self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
 
 
+class SchedulePoller:
+    """An EventBridge rate schedule: invokes the function with a Scheduled Event every interval.
+
+    `SWITCHBOARD_LOCAL_SCHEDULE_S` shortens the interval in the local run (the tests use one
+    second); the first invocation comes one interval after the start, as a new rule's does.
+    A failed invocation is only logged: EventBridge's retries add nothing for a rate schedule
+    that comes round again.
+    """
+
+    def __init__(
+        self,
+        function: LocalFunction,
+        trigger: wiring.ScheduleTrigger,
+        aws: AwsBackend,
+        *,
+        notice: Notice = _stderr_notice,
+    ) -> None:
+        self.function = function
+        self.trigger = trigger
+        self.name = f"schedule -> {function.spec.name}"
+        override = os.environ.get("SWITCHBOARD_LOCAL_SCHEDULE_S")
+        self.interval_s = float(override) if override else trigger.every_minutes * 60.0
+        self.notice = notice
+        self.rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/switchboard-{function.spec.name}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"poller-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_GRACE_S)
+
+    def settle(self, timeout_s: float) -> bool:
+        return True  # nothing queued up: each tick stands alone
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT_ID,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [self.rule_arn],
+            "detail": {},
+        }
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.function.invoke(self.event())
+            except InvocationError:
+                pass  # in the function's log
+            except Exception as exc:
+                self.notice(f"{self.name}: {exc!r}")
+
+
 # --- from the wiring -----------------------------------------------------------------------
 
 # One factory per kind of trigger; a new kind of event source adds its entry here.
 FACTORIES: dict[type, Callable[..., Poller]] = {
     wiring.StreamTrigger: StreamPoller,
     wiring.QueueTrigger: QueuePoller,
+    wiring.ScheduleTrigger: SchedulePoller,
 }
 
 

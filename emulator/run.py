@@ -94,11 +94,17 @@ class LocalRun:
         self.pollers: list[Poller] = []
         self.org: dict[str, Any] = {}
         self.key: dict[str, Any] = {}
+        self.hook: Any = None
 
     @property
     def api_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.url + API_PREFIX
+
+    @property
+    def hook_url(self) -> str:
+        """The demo web hook's receive address (POST JSON with the API key)."""
+        return self.api_url.removesuffix("/v1") + self.hook.path()
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -134,10 +140,12 @@ class LocalRun:
 
     def seed(self) -> None:
         """The demo org (fixed id, so URLs in docs and examples stay valid) and a fresh admin key."""
-        from switchboard import admin
+        from switchboard import admin, services
+        from switchboard.domain.hooks import HookBody
 
         self.org = admin.create_org(DEMO_ORG_NAME, DEMO_ORG_ID)
         self.key = admin.issue_key(DEMO_ORG_ID, f"{DEMO_ORG_NAME} admin", DEMO_KEY_ROLES)
+        self.hook = services.hooks().create(DEMO_ORG_ID, "web", HookBody(title="Demo web hook"))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -145,6 +153,8 @@ class LocalRun:
             "docsUrl": f"{self.api_url}/docs",
             "openapiUrl": f"{self.api_url}/openapi.json",
             "apiKey": self.key["key"],
+            "hookUrl": self.hook_url,
+            "hookId": self.hook.id,
             "orgId": DEMO_ORG_ID,
             "awsEndpoint": self.aws.endpoint,
             "logsDir": str(self.logs_dir),
@@ -192,6 +202,7 @@ class LocalRun:
             f"  OpenAPI    {self.api_url}/openapi.json",
             f"  Org        {DEMO_ORG_ID} ({DEMO_ORG_NAME})",
             f"  API key    {self.key['key']}  (roles: {', '.join(self.key['roles'])})",
+            f"  Web hook   {self.hook_url}  (POST JSON with the API key)",
             f"  Logs       {relative}/<function>.log, {relative}/api-gateway-access.log",
             f"  AWS        {self.aws.endpoint} (moto, no AWS account); tables: {tables}",
             f"  Queues     {', '.join(url.rsplit('/', 1)[-1] for url in self.aws.queues.values())}",

@@ -15,6 +15,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -30,7 +31,15 @@ WEBHOOK_DISABLED_PERIOD = Duration.minutes(5)
 class Alarms(Construct):
     """`topic`, and `alarms` keyed by what they watch ("deliveries-dlq", "webhook-disabled", ...)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, storage: Storage, queues: Queues) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        queues: Queues,
+        functions: dict[str, lambda_.Function],
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.topic = sns.Topic(
@@ -96,6 +105,41 @@ class Alarms(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         )
+
+        failed_runs = cloudwatch.Metric(
+            namespace=wiring.METRICS_NAMESPACE,
+            metric_name=wiring.WORKFLOW_RUN_FAILED_METRIC,
+            statistic="Sum",
+            period=WEBHOOK_DISABLED_PERIOD,
+        )
+        self._notify(
+            "workflow-run-failed",
+            failed_runs.create_alarm(
+                self,
+                "WorkflowRunFailedAlarm",
+                alarm_description="A workflow run ended failed or timed out (see its run log)",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        )
+        # A scheduled function has no queue to keep what failed: its errors are the signal.
+        for spec in wiring.FUNCTIONS:
+            if any(isinstance(t, wiring.ScheduleTrigger) for t in spec.triggers):
+                errors = functions[spec.name].metric_errors(period=WEBHOOK_DISABLED_PERIOD, statistic="Sum")
+                self._notify(
+                    f"{spec.name}-errors",
+                    errors.create_alarm(
+                        self,
+                        f"{camel(spec.name)}ErrorsAlarm",
+                        alarm_description=f"The scheduled {spec.name} function failed",
+                        threshold=1,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                        evaluation_periods=1,
+                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    ),
+                )
 
     def _depth_alarm(self, name: str, queue: sqs.IQueue, description: str) -> None:
         metric = queue.metric_approximate_number_of_messages_visible(

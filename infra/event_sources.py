@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import jsii
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -62,11 +64,14 @@ class EventSources(Construct):
         self._storage = storage
         self._queues = queues
         self.mappings: dict[str, lambda_.EventSourceMapping] = {}
+        self.rules: dict[str, events.Rule] = {}
         for spec in wiring.FUNCTIONS:
             for trigger in spec.triggers:
                 function = functions[spec.name]
                 if isinstance(trigger, wiring.StreamTrigger):
                     self._stream(spec, function, trigger)
+                elif isinstance(trigger, wiring.ScheduleTrigger):
+                    self._schedule(spec, function, trigger)
                 else:
                     self._queue(spec, function, trigger)
 
@@ -146,3 +151,17 @@ class EventSources(Construct):
         )
         mapping.node.add_dependency(role)
         self.mappings[construct_id] = mapping
+
+    def _schedule(
+        self, spec: wiring.FunctionSpec, function: lambda_.Function, trigger: wiring.ScheduleTrigger
+    ) -> None:
+        """An EventBridge rule on a fixed rate; a failed invocation is retried by EventBridge."""
+        construct_id = f"{camel(spec.name)}Schedule"
+        rule = events.Rule(
+            self,
+            construct_id,
+            description=trigger.description or f"Invoke {spec.name} every {trigger.every_minutes} min",
+            schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
+        )
+        rule.add_target(targets.LambdaFunction(function, retry_attempts=2))
+        self.rules[construct_id] = rule

@@ -55,7 +55,9 @@ class PlatformStack(Stack):
             storage=self.storage,
             settings=settings,
         )
-        self.alarms = Alarms(self, "Alarms", storage=self.storage, queues=self.queues)
+        self.alarms = Alarms(
+            self, "Alarms", storage=self.storage, queues=self.queues, functions=self.functions.functions
+        )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the REST API (stage prod)")
         CfnOutput(
             self,

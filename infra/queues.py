@@ -41,7 +41,9 @@ class Queues(Construct):
         for spec in wiring.QUEUES:
             dead_letter = None
             if spec.max_receive_count:
-                dlq = self._queue(f"{camel(spec.key)}DeadLetterQueue", retention=DLQ_RETENTION)
+                dlq = self._queue(
+                    f"{camel(spec.key)}DeadLetterQueue", retention=DLQ_RETENTION, fifo=spec.fifo
+                )
                 self.dead_letter_queues[spec.key] = dlq
                 dead_letter = sqs.DeadLetterQueue(max_receive_count=spec.max_receive_count, queue=dlq)
             queue = self._queue(
@@ -49,6 +51,7 @@ class Queues(Construct):
                 retention=Duration.seconds(spec.retention_s),
                 visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
                 dead_letter_queue=dead_letter,
+                fifo=spec.fifo,
             )
             self.queues[spec.key] = queue
             if dead_letter is None and spec.key in failure_destinations:
@@ -67,6 +70,7 @@ class Queues(Construct):
         retention: Duration,
         visibility_timeout: Duration | None = None,
         dead_letter_queue: sqs.DeadLetterQueue | None = None,
+        fifo: bool = False,
     ) -> sqs.Queue:
         return sqs.Queue(
             self,
@@ -77,4 +81,5 @@ class Queues(Construct):
             retention_period=retention,
             visibility_timeout=visibility_timeout,
             dead_letter_queue=dead_letter_queue,
+            fifo=fifo or None,
         )

@@ -121,6 +121,7 @@ def launch(state_dir: Path) -> LocalRun:
     env["PYTHONUNBUFFERED"] = "1"
     # Webhook retries one second apart instead of minutes: the deployed code path, compressed.
     env.setdefault("WEBHOOK_RETRY_SCHEDULE_S", "0,1,1,1,1,1,1,1,1,1")
+    env.setdefault("SWITCHBOARD_LOCAL_SCHEDULE_S", "1")  # scheduled functions every second
     with output.open("wb") as sink:
         # Output goes to a file, not a pipe: an unread pipe would fill up and stall the server.
         process = subprocess.Popen(

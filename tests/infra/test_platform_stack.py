@@ -491,8 +491,46 @@ def mappings_of(synth: Synth, function_name: str, source_lid: str) -> list[dict[
 
 
 def test_one_mapping_per_declared_trigger(synth: Synth) -> None:
-    declared = [trigger for spec in wiring.FUNCTIONS for trigger in spec.triggers]
-    assert len(synth.resources_of("AWS::Lambda::EventSourceMapping")) == len(declared)
+    assert len(synth.resources_of("AWS::Lambda::EventSourceMapping")) == len(STREAM_TRIGGERS) + len(
+        QUEUE_TRIGGERS
+    )
+
+
+SCHEDULE_TRIGGERS = [
+    (spec, trigger)
+    for spec in wiring.FUNCTIONS
+    for trigger in spec.triggers
+    if isinstance(trigger, wiring.ScheduleTrigger)
+]
+
+
+@pytest.mark.parametrize(("spec", "trigger"), SCHEDULE_TRIGGERS, ids=[s.name for s, _ in SCHEDULE_TRIGGERS])
+def test_schedule_rule_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
+    fid = logical_id(synth, synth.stack.functions.functions[spec.name])
+    rules = [
+        rule
+        for rule in synth.resources_of("AWS::Events::Rule").values()
+        if any(mentions(target["Arn"], fid) for target in rule["Properties"]["Targets"])
+    ]
+    [rule] = rules
+    minutes = trigger.every_minutes
+    assert rule["Properties"]["ScheduleExpression"] == f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+    assert rule["Properties"]["State"] == "ENABLED"
+    permissions = [
+        p["Properties"]
+        for p in synth.resources_of("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert any(mentions(p["FunctionName"], fid) for p in permissions)
+
+
+def test_fifo_queues_and_their_dead_letter_queues_are_fifo(synth: Synth) -> None:
+    for declared in wiring.QUEUES:
+        queue = synth.resources_of("AWS::SQS::Queue")[queue_id(synth, declared.key)]["Properties"]
+        assert queue.get("FifoQueue", False) is declared.fifo, declared.key
+        if declared.dlq_key:
+            dlq = synth.resources_of("AWS::SQS::Queue")[dlq_id(synth, declared.key)]["Properties"]
+            assert dlq.get("FifoQueue", False) is declared.fifo, declared.key
 
 
 @pytest.mark.parametrize(("spec", "trigger"), STREAM_TRIGGERS, ids=trigger_ids(STREAM_TRIGGERS))
@@ -632,8 +670,26 @@ def test_a_webhook_turned_off_raises_an_alarm(synth: Synth) -> None:
     assert props["AlarmActions"] == [{"Ref": logical_id(synth, synth.stack.alarms.topic)}]
 
 
+def test_workflow_failures_and_scheduled_function_errors_alarm(synth: Synth) -> None:
+    by_metric = {props["MetricName"]: props for props in alarms(synth)}
+    failed = by_metric[wiring.WORKFLOW_RUN_FAILED_METRIC]
+    assert failed["Namespace"] == wiring.METRICS_NAMESPACE
+    assert (failed["Statistic"], failed["Threshold"]) == ("Sum", 1)
+    errors = [props for props in alarms(synth) if props["MetricName"] == "Errors"]
+    scheduled = {
+        logical_id(synth, synth.stack.functions.functions[spec.name]) for spec, _ in SCHEDULE_TRIGGERS
+    }
+    assert {props["Dimensions"][0]["Value"]["Ref"] for props in errors} == scheduled
+
+
 def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
-    expected = len(synth.stack.queues.dead_letter_queues) + len(ON_FAILURE_QUEUES) + 1
+    metric_alarms = 2  # webhooks turned off, workflow runs failed
+    expected = (
+        len(synth.stack.queues.dead_letter_queues)
+        + len(ON_FAILURE_QUEUES)
+        + metric_alarms
+        + len(SCHEDULE_TRIGGERS)
+    )
     assert len(alarms(synth)) == expected
     topic_id = logical_id(synth, synth.stack.alarms.topic)
     assert all(props["AlarmActions"] == [{"Ref": topic_id}] for props in alarms(synth))

@@ -8,8 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from switchboard import cli, wiring
-from switchboard.api import app as api_app
+from switchboard import authn, cli, wiring
 from tests.integration.conftest import ApiClient
 
 
@@ -48,7 +47,7 @@ def test_org_and_key_lifecycle(aws: Any, handler: Any, capsys: pytest.CaptureFix
     assert issued["key"] not in json.dumps(items)
     code, _ = run_cli(capsys, "key", "revoke", "--org", org["id"], issued["id"])
     assert code == 0
-    api_app._principals.clear()  # a new container; a warm one forgets the key within 60 s
+    authn.forget()  # a new container; a warm one forgets the key within 60 s
     assert client.get("/v1/customers").status == 401
 
 

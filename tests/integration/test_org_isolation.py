@@ -16,6 +16,24 @@ BODIES = {
 }
 
 
+CALLABLE_WORKFLOW = {
+    "name": "B check",
+    "trigger": {
+        "id": "1",
+        "eventName": "kustomer.workflow.call",
+        "transitions": [{"target": "match", "condition": {"op": "true", "values": [True]}}],
+    },
+    "steps": [
+        {
+            "id": "match",
+            "action": "kustomer.regex-match.generic",
+            "params": {"testString": "/#steps.1.inputs.text", "regex": "b"},
+            "transitions": [],
+        }
+    ],
+}
+
+
 def seed(client: ApiClient) -> dict[str, str]:
     customer = client.post(
         "/v1/customers", {"name": "B", "emails": [{"email": "b@example.com"}], "externalId": "b-1"}
@@ -38,6 +56,8 @@ def seed(client: ApiClient) -> dict[str, str]:
             "/v1/outbound-webhooks",
             {"name": "B", "url": "https://hooks.example.com/b", "events": ["kustomer.customer.create"]},
         ).json["data"]["id"],
+        "hook": client.post("/v1/hooks/web", {"title": "B orders", "debug": True}).json["data"]["id"],
+        "workflow": client.post("/v1/workflows", CALLABLE_WORKFLOW).json["data"]["id"],
     }
 
 
@@ -64,6 +84,14 @@ def concrete(path: str, ids: dict[str, str]) -> str:
             parts[position] = ids["customer"]
         elif part == "<webhook_id>":
             parts[position] = ids["webhook"]
+        elif part == "<hook_type>":
+            parts[position] = "web"
+        elif part == "<hook_id>":
+            parts[position] = ids["hook"]
+        elif part == "<workflow_id>":
+            parts[position] = ids["workflow"]
+        elif part == "<run_id>":
+            parts[position] = ids["workflow"]  # any id: A must not learn whether B has it
         elif part == "<conversation_id>":
             parts[position] = ids["conversation"]
         elif previous == "order":
@@ -87,6 +115,9 @@ def test_every_route_keeps_orgs_apart(api: ApiClient, other: ApiClient) -> None:
             f"/v1/tags/{b_ids['tag']}",
             f"/v1/klasses/{b_ids['klass']}",
             f"/v1/users/{b_ids['user']}",
+            f"/v1/outbound-webhooks/{b_ids['webhook']}",
+            f"/v1/hooks/web/{b_ids['hook']}",
+            f"/v1/workflows/{b_ids['workflow']}",
         )
     }
     checked = 0

@@ -9,6 +9,7 @@ from switchboard import wiring
 from switchboard.adapters.aws import client, wired
 from switchboard.adapters.dynamo import DynamoObjectStore
 from switchboard.adapters.dynamo_auth import DynamoAuthStore
+from switchboard.adapters.dynamo_automation import DynamoAutomationStore
 from switchboard.adapters.dynamo_webhooks import DynamoDeliveryStore, DynamoWebhookStore
 from switchboard.adapters.queues import SqsQueue
 from switchboard.config import local_run
@@ -17,7 +18,9 @@ from switchboard.domain.service import ObjectService
 if TYPE_CHECKING:
     from switchboard.pipeline.delivery import Deliverer
     from switchboard.pipeline.fanout import FanOut
+    from switchboard.pipeline.hooks import HookService
     from switchboard.pipeline.webhooks import WebhookService
+    from switchboard.pipeline.workflows import EnabledWorkflows, WorkflowRunner, WorkflowService
 
 
 @cache
@@ -41,6 +44,12 @@ def reset() -> None:
         webhooks,
         fanout,
         deliverer,
+        automation_store,
+        runs_queue,
+        hooks,
+        workflows,
+        enabled_workflows,
+        runner,
         client,
     ):
         cached.cache_clear()
@@ -82,8 +91,15 @@ def check_webhook_url(url: str) -> None:
 @cache
 def fanout() -> FanOut:
     from switchboard.pipeline.fanout import FanOut
+    from switchboard.pipeline.workflows import EventTriggers
 
-    return FanOut(webhook_store(), delivery_store(), delivery_queue())
+    return FanOut(
+        webhook_store(),
+        delivery_store(),
+        delivery_queue(),
+        triggers=EventTriggers(enabled_workflows()),
+        runs_queue=runs_queue(),
+    )
 
 
 @cache
@@ -92,3 +108,54 @@ def deliverer() -> Deliverer:
     from switchboard.pipeline.delivery import Deliverer
 
     return Deliverer(webhooks(), HttpSender(allow_private=local_run()))
+
+
+@cache
+def automation_store() -> DynamoAutomationStore:
+    return DynamoAutomationStore(client("dynamodb"), wired(wiring.AUTOMATION.env_var))
+
+
+@cache
+def runs_queue() -> SqsQueue:
+    return SqsQueue(client("sqs"), wired(wiring.WORKFLOW_RUNS_QUEUE.env_var))
+
+
+@cache
+def hooks() -> HookService:
+    from switchboard.pipeline.hooks import HookService
+
+    return HookService(automation_store(), runs_queue())
+
+
+@cache
+def workflows() -> WorkflowService:
+    from switchboard.pipeline.workflows import WorkflowService
+
+    def hook_exists(org: str, hook_type: str, hook_id: str) -> bool:
+        hook = automation_store().get_hook(org, hook_id)
+        return hook is not None and hook.type == hook_type
+
+    return WorkflowService(automation_store(), runs_queue(), hook_exists)
+
+
+@cache
+def enabled_workflows() -> EnabledWorkflows:
+    from switchboard.pipeline.workflows import EnabledWorkflows
+
+    return EnabledWorkflows(automation_store())
+
+
+@cache
+def runner() -> WorkflowRunner:
+    from switchboard.adapters.http_sender import HttpSender
+    from switchboard.domain.resources import resource
+    from switchboard.domain.workflows.engine import WorkflowEngine
+    from switchboard.pipeline.workflow_actions import build_actions
+    from switchboard.pipeline.workflows import WorkflowRunner
+
+    def load_object(org: str, kind: str, object_id: str) -> dict | None:
+        record = objects().store.get(org, kind, object_id)
+        return resource(record) if record else None
+
+    actions = build_actions(objects(), HttpSender(allow_private=local_run()), allow_private=local_run())
+    return WorkflowRunner(automation_store(), enabled_workflows(), WorkflowEngine(actions), load_object)

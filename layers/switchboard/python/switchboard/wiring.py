@@ -70,15 +70,16 @@ class Queue:
     visibility_timeout_s: int = 60
     retention_s: int = 14 * 24 * 3600
     max_receive_count: int | None = 5
+    fifo: bool = False  # FIFO: ordered per MessageGroupId, deduplicated per MessageDeduplicationId
     description: str = ""
 
     @property
     def local_name(self) -> str:
-        return f"switchboard-{self.key}"
+        return f"switchboard-{self.key}" + (".fifo" if self.fifo else "")
 
     @property
     def dlq_local_name(self) -> str:
-        return f"switchboard-{self.key}-dlq"
+        return f"switchboard-{self.key}-dlq" + (".fifo" if self.fifo else "")
 
     @property
     def dlq_key(self) -> str | None:
@@ -108,7 +109,15 @@ class QueueTrigger:
     max_batching_window_s: int = 0
 
 
-Trigger = StreamTrigger | QueueTrigger
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """An EventBridge schedule (`rate(N minutes)`); the local run invokes on the same interval."""
+
+    every_minutes: int = 1
+    description: str = ""
+
+
+Trigger = StreamTrigger | QueueTrigger | ScheduleTrigger
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,21 @@ DELIVERIES = Table(
     "every attempt; expires after the retention window.",
 )
 
-TABLES: tuple[Table, ...] = (OBJECTS, AUTH, WEBHOOKS, DELIVERIES)
+AUTOMATION = Table(
+    key="automation",
+    env_var="AUTOMATION_TABLE",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(
+        # Newest first within one list: a debug hook's transactions, a workflow's runs.
+        Index(name="byTime", partition_key="timePk", sort_key="timeSk", projection=Projection.ALL),
+    ),
+    ttl_attribute="expiresAt",
+    description="Inbound hooks (by id and by hash), hook transactions (idempotency and debug "
+    "listing), workflows, workflow runs and pull pollers with their cursors.",
+)
+
+TABLES: tuple[Table, ...] = (OBJECTS, AUTH, WEBHOOKS, DELIVERIES, AUTOMATION)
 
 DELIVERY_QUEUE = Queue(
     key="deliveries",
@@ -193,7 +216,17 @@ EVENTS_FAILED_QUEUE = Queue(
     description="On-failure destination of the object stream: batches the events function gave up on.",
 )
 
-QUEUES: tuple[Queue, ...] = (DELIVERY_QUEUE, EVENTS_FAILED_QUEUE)
+WORKFLOW_RUNS_QUEUE = Queue(
+    key="workflow-runs",
+    env_var="WORKFLOW_RUNS_QUEUE_URL",
+    visibility_timeout_s=2000,  # six times the runner's timeout (a run may take 5 minutes)
+    max_receive_count=5,
+    fifo=True,
+    description="Hook transactions, events and calls that trigger workflows; ordered per group "
+    "(a hook's groupBy value, an object id), deduplicated per transaction.",
+)
+
+QUEUES: tuple[Queue, ...] = (DELIVERY_QUEUE, EVENTS_FAILED_QUEUE, WORKFLOW_RUNS_QUEUE)
 
 API_STAGE = "prod"  # the REST API's stage; the local run answers on /v1/... and /prod/v1/...
 BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
@@ -210,9 +243,22 @@ API = FunctionSpec(
         "auth": Access.READ,
         "webhooks": Access.READ_WRITE,
         "deliveries": Access.READ_WRITE,
+        "automation": Access.READ_WRITE,
     },
-    queues=("deliveries",),
-    routes=(Route("ANY", "/v1"), Route("ANY", "/v1/{proxy+}")),
+    queues=("deliveries", "workflow-runs"),
+    routes=(
+        Route("ANY", "/v1"),
+        Route("ANY", "/v1/{proxy+}"),
+        # The hook receive resources (and the resources above them) are more specific than
+        # {proxy+}: API Gateway would answer 403 for a method they lack, so the management
+        # routes that share those paths are declared on them.
+        Route("ANY", "/v1/hooks"),
+        Route("ANY", "/v1/hooks/form"),
+        Route("ANY", "/v1/hooks/web"),
+        Route("ANY", "/v1/hooks/form/{orgId}"),
+        Route("ANY", "/v1/hooks/form/{orgId}/{hash}"),
+        Route("ANY", "/v1/hooks/web/{hash}"),
+    ),
     environment={"POWERTOOLS_SERVICE_NAME": "switchboard-api"},
 )
 
@@ -223,8 +269,8 @@ EVENTS = FunctionSpec(
     description="Turns each object change into one event and fans it out to subscribed webhooks",
     memory_mb=512,
     timeout_s=60,
-    tables={"webhooks": Access.READ, "deliveries": Access.READ_WRITE},
-    queues=("deliveries",),
+    tables={"webhooks": Access.READ, "deliveries": Access.READ_WRITE, "automation": Access.READ},
+    queues=("deliveries", "workflow-runs"),
     triggers=(StreamTrigger(table="objects", on_failure_queue="events-failed"),),
     environment={"POWERTOOLS_SERVICE_NAME": "switchboard-events"},
 )
@@ -242,11 +288,50 @@ DELIVER = FunctionSpec(
     environment={"POWERTOOLS_SERVICE_NAME": "switchboard-deliver"},
 )
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (API, EVENTS, DELIVER)
+HOOKS = FunctionSpec(
+    name="hooks",
+    code="functions/hooks",
+    handler="handler.handler",
+    description="Receives partner JSON on form and web hooks; answers 202 and queues a transaction",
+    memory_mb=512,
+    timeout_s=10,
+    tables={"auth": Access.READ, "automation": Access.READ_WRITE},
+    queues=("workflow-runs",),
+    routes=(Route("POST", "/v1/hooks/form/{orgId}/{hash}"), Route("POST", "/v1/hooks/web/{hash}")),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-hooks"},
+)
+
+WORKFLOWS = FunctionSpec(
+    name="workflows",
+    code="functions/workflows",
+    handler="handler.handler",
+    description="Runs the workflows a hook transaction, an event or a call triggers",
+    memory_mb=1024,
+    timeout_s=330,  # a run stops itself at 5 minutes; the margin lets it record that
+    tables={"objects": Access.READ_WRITE, "automation": Access.READ_WRITE},
+    triggers=(QueueTrigger(queue="workflow-runs", batch_size=10),),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-workflows"},
+)
+
+PULL = FunctionSpec(
+    name="pull",
+    code="functions/pull",
+    handler="handler.handler",
+    description="Polls pull-only partner endpoints with a cursor and posts new items to hooks",
+    memory_mb=512,
+    timeout_s=120,
+    tables={"automation": Access.READ_WRITE},
+    queues=("workflow-runs",),
+    triggers=(ScheduleTrigger(every_minutes=1, description="poll every due puller"),),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-pull"},
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (API, EVENTS, DELIVER, HOOKS, WORKFLOWS, PULL)
 
 # Custom metrics (CloudWatch embedded metric format) that the stack alarms on.
 METRICS_NAMESPACE = "Switchboard"
 WEBHOOK_DISABLED_METRIC = "WebhookDisabled"  # one per webhook turned off by failures or 410
+WORKFLOW_RUN_FAILED_METRIC = "WorkflowRunFailed"  # one per run that ended failed or timed out
 
 
 def environment(

@@ -154,6 +154,42 @@ class DynamoDeliveryStore:
     def _pk(org: str, webhook_id: str) -> str:
         return f"{org}#{webhook_id}"
 
+    def claim(self, org: str, webhook_id: str, event: dict[str, Any], attempt: int, hold_s: float) -> bool:
+        """Claim attempt `attempt` of this delivery for `hold_s` seconds, or learn it is done.
+
+        One conditional UpdateItem: it succeeds unless the delivery was delivered, that attempt
+        was already made, or another copy of the message holds an unexpired claim on it. The
+        state write that follows the attempt replaces the item and so releases the claim; a
+        claim left by a crash expires. Two copies of a message, even in one batch, post once.
+        """
+        now = time.time()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={
+                    "pk": {"S": self._pk(org, webhook_id)},
+                    "sk": {"S": f"s#{event['createdAt']}#{event['id']}"},
+                },
+                UpdateExpression="SET claimedAttempt = :attempt, claimUntil = :until",
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR ("
+                    "(attribute_not_exists(#status) OR #status <> :delivered)"
+                    " AND (attribute_not_exists(attempts) OR attempts < :attempt)"
+                    " AND (attribute_not_exists(claimUntil) OR claimUntil < :now"
+                    " OR claimedAttempt < :attempt))"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":attempt": {"N": str(attempt)},
+                    ":until": {"N": str(round(now + hold_s, 3))},
+                    ":now": {"N": str(round(now, 3))},
+                    ":delivered": {"S": "delivered"},
+                },
+            )
+            return True
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+
     def state(self, org: str, webhook_id: str, event_created_at: str, event_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
             TableName=self.table,

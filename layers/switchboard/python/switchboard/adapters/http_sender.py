@@ -1,4 +1,4 @@
-"""An SSRF-safe HTTP POST client for webhook deliveries, on the standard library only.
+"""An SSRF-safe HTTP client for webhook deliveries and workflow requests, on the standard library only.
 
 A URL is checked when a webhook is saved (`check_url`) and again at every delivery, where the
 host is resolved once, every address it resolves to is vetted, and the socket is opened to the
@@ -6,7 +6,9 @@ first vetted address itself: there is no second lookup, so DNS rebinding has no 
 https the TLS layer still verifies the certificate against the URL's host name.
 
 `HttpSender.post` never raises for network trouble: each failure is a `PostResult` with an
-`error` that says what happened, ready for the attempt log.
+`error` that says what happened, ready for the attempt log. `HttpSender.request` is the same
+exchange for any of GET, POST, PUT, PATCH and DELETE, answering a `Response` with the body (at
+most 1 MB) for callers that read what the server says (workflow REST steps).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ Resolver = Callable[[str, int], list[str]]
 
 MAX_URL_LENGTH = 2048
 BODY_HEAD_BYTES = 2048
+MAX_RESPONSE_BYTES = 1024 * 1024  # what `request` reads of a body; the rest is cut (`truncated`)
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_BODYLESS = frozenset({"GET", "DELETE"})  # no Content-Length unless a body is given
 
 # Headers the sender owns: the Host comes from the URL and the framing from the body, whatever a
 # webhook's custom headers say, so a pooled connection can never be desynchronised.
@@ -267,6 +272,35 @@ class PostResult:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass
+class Response:
+    """One request's outcome. `status` is None when no HTTP response arrived; `error` says why,
+    and is also set for a redirect, which is never followed. `body` holds at most
+    MAX_RESPONSE_BYTES; `truncated` says the server sent more."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: bytes
+    latency_ms: float
+    error: str | None = None
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class _Answer:
+    """What `_send` got: shared by `post` and `request`, which shape it for their callers."""
+
+    status: int | None
+    latency_ms: float
+    error: str | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 _DELAY_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
@@ -306,13 +340,14 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         with contextlib.suppress(OSError):  # a platform without TCP_NODELAY
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        """Send a POST whose head and body leave in one write (one segment for most events),
+    def send_request(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> None:
+        """Send a request whose head and body leave in one write (one segment for most events),
         which saves a syscall and a round of Nagle/delayed-ACK trouble at the receiver."""
-        self.putrequest("POST", path, skip_accept_encoding=True)
+        self.putrequest(method, path, skip_accept_encoding=True)
         for name, value in headers.items():
             self.putheader(name, value)
-        self.putheader("Content-Length", str(len(body)))
+        if body is not None or method not in _BODYLESS:
+            self.putheader("Content-Length", str(len(body or b"")))
         self._hold_next, self._held = bool(body), None
         self.endheaders(body or None)
 
@@ -448,8 +483,9 @@ _Key = tuple[str, str, int, str]
 
 
 class HttpSender:
-    """POSTs webhook bodies. Thread-safe; keeps idle keep-alive connections per (scheme, host,
-    port, address) for a few seconds, since most deliveries go to few receivers."""
+    """POSTs webhook bodies and sends workflow requests. Thread-safe; keeps idle keep-alive
+    connections per (scheme, host, port, address) for a few seconds, since most deliveries go to
+    few receivers."""
 
     max_idle_s = 4.0  # below common keep-alive timeouts (Node 5 s), so a reused socket is rarely stale
     max_idle_per_key = 16
@@ -476,12 +512,55 @@ class HttpSender:
         self, url: str, body: bytes, headers: dict[str, str], timeout_s: float | None = None
     ) -> PostResult:
         """POST `body` as given. Never raises for network trouble: see `PostResult.error`."""
+        answer = self._send("POST", url, body, headers, timeout_s, BODY_HEAD_BYTES)
+        if answer.status is None:
+            return PostResult(None, answer.latency_ms, answer.error)
+        return PostResult(
+            answer.status,
+            answer.latency_ms,
+            answer.error,
+            answer.body.decode("utf-8", errors="replace"),
+            parse_retry_after(answer.headers.get("retry-after")),
+            answer.headers,
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float | None = None,
+    ) -> Response:
+        """Send one GET, POST, PUT, PATCH or DELETE with the same guards as `post` and read up to
+        MAX_RESPONSE_BYTES of the answer. Never raises for network trouble: see `Response.error`;
+        an unsupported method is a ValueError (a caller's bug, not the network's)."""
+        verb = method.upper() if isinstance(method, str) else ""
+        if verb not in METHODS:
+            raise ValueError(f"unsupported HTTP method {method!r}")
+        answer = self._send(verb, url, body, headers or {}, timeout_s, MAX_RESPONSE_BYTES + 1)
+        data, truncated = answer.body, False
+        if len(data) > MAX_RESPONSE_BYTES:
+            data, truncated = data[:MAX_RESPONSE_BYTES], True
+        return Response(answer.status, answer.headers, data, answer.latency_ms, answer.error, truncated)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float | None,
+        limit: int,
+    ) -> _Answer:
+        """One exchange with every guard: URL policy, one vetted lookup, a pinned address, a total
+        deadline, no redirects. Reads at most `limit` bytes of the body."""
         timeout = float(timeout_s if timeout_s is not None else self.timeout_s)
         started = time.perf_counter()
         deadline = time.monotonic() + timeout
 
-        def failed(error: str) -> PostResult:
-            return PostResult(None, (time.perf_counter() - started) * 1000, error)
+        def failed(error: str) -> _Answer:
+            return _Answer(None, (time.perf_counter() - started) * 1000, error)
 
         try:
             target = _parse(url, self.allow_private)
@@ -491,8 +570,8 @@ class HttpSender:
             for attempt in range(2):
                 conn, reused = self._checkout(key, target, deadline)
                 try:
-                    status, head, response_headers, reusable = self._exchange(
-                        conn, target.path, body, sent, deadline
+                    status, data, response_headers, reusable = self._exchange(
+                        conn, method, target.path, body, sent, deadline, limit
                     )
                 except _STALE:
                     conn.close()
@@ -519,14 +598,7 @@ class HttpSender:
             return failed(_describe(exc))
         latency = (time.perf_counter() - started) * 1000
         error = f"redirect not followed ({status})" if 300 <= status < 400 else None
-        return PostResult(
-            status,
-            latency,
-            error,
-            head.decode("utf-8", errors="replace"),
-            parse_retry_after(response_headers.get("retry-after")),
-            response_headers,
-        )
+        return _Answer(status, latency, error, data, response_headers)
 
     def close(self) -> None:
         """Close every idle pooled connection."""
@@ -615,12 +687,14 @@ class HttpSender:
     def _exchange(
         self,
         conn: _PinnedHTTPConnection,
+        method: str,
         path: str,
-        body: bytes,
+        body: bytes | None,
         headers: dict[str, str],
         deadline: float,
+        limit: int,
     ) -> tuple[int, bytes, dict[str, str], bool]:
-        """Send one request and read the status, headers and at most BODY_HEAD_BYTES of body."""
+        """Send one request and read the status, headers and at most `limit` bytes of body."""
         alarm = _WATCHDOG.arm(deadline, conn)
         conn.answered = False
         try:
@@ -629,7 +703,7 @@ class HttpSender:
                 conn.connect()
             sock = alarm.sock = conn.sock
             sock.settimeout(_remaining(deadline))
-            conn.post(path, body, headers)
+            conn.send_request(method, path, body, headers)
             sock.settimeout(_remaining(deadline))
             response = conn.getresponse()
             conn.answered = True
@@ -639,10 +713,10 @@ class HttpSender:
                 response_headers[name] = (
                     f"{response_headers[name]}, {value}" if name in response_headers else value
                 )
-            head = b""
-            while len(head) < BODY_HEAD_BYTES and not response.isclosed():
+            head = bytearray()
+            while len(head) < limit and not response.isclosed():
                 sock.settimeout(_remaining(deadline))
-                chunk = response.read(BODY_HEAD_BYTES - len(head))
+                chunk = response.read(min(limit - len(head), 65536))
                 if not chunk:
                     break
                 head += chunk
@@ -660,7 +734,7 @@ class HttpSender:
             raise
         if _WATCHDOG.disarm(alarm):
             reusable = False  # the watchdog shut the socket as the answer completed
-        return response.status, head, response_headers, reusable
+        return response.status, bytes(head), response_headers, reusable
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

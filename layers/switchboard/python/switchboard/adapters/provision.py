@@ -65,6 +65,8 @@ def queue_attributes(queue: wiring.Queue, dlq_arn: str | None = None) -> dict[st
         "MessageRetentionPeriod": str(queue.retention_s),
         "SqsManagedSseEnabled": "true",
     }
+    if queue.fifo:
+        attributes["FifoQueue"] = "true"
     if dlq_arn is not None:
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
         attributes["RedrivePolicy"] = json.dumps(redrive)
@@ -80,10 +82,11 @@ def create_queue(client: Any, queue: wiring.Queue, name: str | None = None) -> d
     created: dict[str, str] = {}
     dlq_arn = None
     if queue.dlq_key is not None:
-        dlq_url = client.create_queue(
-            QueueName=f"{name}-dlq",
-            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S), "SqsManagedSseEnabled": "true"},
-        )["QueueUrl"]
+        dlq_attributes = {"MessageRetentionPeriod": str(DLQ_RETENTION_S), "SqsManagedSseEnabled": "true"}
+        if queue.fifo:  # a FIFO queue's dead letters must go to a FIFO queue
+            dlq_attributes["FifoQueue"] = "true"
+        dlq_name = f"{name.removesuffix('.fifo')}-dlq" + (".fifo" if queue.fifo else "")
+        dlq_url = client.create_queue(QueueName=dlq_name, Attributes=dlq_attributes)["QueueUrl"]
         dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

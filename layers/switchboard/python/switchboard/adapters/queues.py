@@ -1,4 +1,8 @@
-"""SQS sends: one message with an optional delay, or many in batches of ten."""
+"""SQS sends: one message with an optional delay, or many in batches of ten.
+
+On a FIFO queue every message names its group (order is kept within a group) and its
+deduplication id (SQS drops a repeat within five minutes); per-message delays do not exist there.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,32 @@ class SqsQueue:
         self.client = client
         self.url = url
 
-    def send(self, body: dict[str, Any], delay_s: int = 0) -> None:
-        self.client.send_message(
-            QueueUrl=self.url, MessageBody=json.dumps(body, separators=(",", ":")), DelaySeconds=delay_s
-        )
+    def send(
+        self, body: dict[str, Any], delay_s: int = 0, *, group: str | None = None, dedupe: str | None = None
+    ) -> None:
+        request: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MessageBody": json.dumps(body, separators=(",", ":")),
+        }
+        if group is not None:
+            request.update(MessageGroupId=group, MessageDeduplicationId=dedupe or group)
+        else:
+            request["DelaySeconds"] = delay_s
+        self.client.send_message(**request)
 
-    def send_many(self, bodies: list[dict[str, Any]]) -> None:
-        """SendMessageBatch per ten; entries SQS did not take are sent again, then it raises."""
+    def send_many(self, bodies: list[dict[str, Any]], fifo: list[tuple[str, str]] | None = None) -> None:
+        """SendMessageBatch per ten; entries SQS did not take are sent again, then it raises.
+
+        `fifo`, for a FIFO queue, holds each body's (group, deduplication id).
+        """
         for start in range(0, len(bodies), BATCH_MAX):
-            entries = [
-                {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
-                for n, body in enumerate(bodies[start : start + BATCH_MAX])
-            ]
+            entries: list[dict[str, Any]] = []
+            for n, body in enumerate(bodies[start : start + BATCH_MAX]):
+                entry = {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
+                if fifo is not None:
+                    group, dedupe = fifo[start + n]
+                    entry.update(MessageGroupId=group, MessageDeduplicationId=dedupe)
+                entries.append(entry)
             for pause in (0, 0.05, 0.2, 0.8):
                 time.sleep(pause)
                 response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)

@@ -9,36 +9,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from switchboard import services
 from switchboard.api import jsonapi, routing
 from switchboard.api.routes import register_all
-from switchboard.domain.auth import Principal, hash_key
-from switchboard.errors import PayloadTooLarge, SwitchboardError, Unauthorized
+from switchboard.authn import authenticate
+from switchboard.errors import PayloadTooLarge, SwitchboardError
 
 MAX_BODY_BYTES = 256 * 1024
-PRINCIPAL_TTL_S = 60.0
-_principals: dict[str, tuple[Principal, float]] = {}
 logger = Logger()
-
-
-def authenticate(headers: dict[str, str] | None) -> Principal:
-    """Find the key's principal by the key's hash; results are cached for a minute per container."""
-    header = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), "") or ""
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    digest = hash_key(key.strip())
-    cached = _principals.get(digest)
-    now = time.monotonic()
-    if cached and cached[1] > now:
-        return cached[0]
-    found = services.auth_store().principal(digest)
-    if found is None:
-        raise Unauthorized("unknown or revoked API key")
-    if len(_principals) > 1000:
-        _principals.clear()
-    _principals[digest] = (found, now + PRINCIPAL_TTL_S)
-    return found
 
 
 class Api:

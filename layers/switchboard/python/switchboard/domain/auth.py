@@ -84,14 +84,20 @@ KOBJECT = {
 CUSTOMER_KOBJECTS = Permission("customer.kobjects.read", CUSTOMER["read"].roles | KOBJECT["read"].roles)
 # The seed: managing outbound webhooks requires org.permission.outbound_webhook.
 OUTBOUND_WEBHOOK = Permission("outbound_webhook", frozenset({"org.permission.outbound_webhook"}))
+# Inbound hooks and workflows (org.permission.hook.*, org.permission.workflow.*); a web hook's
+# sender needs org.hooks, the role Kustomer gives keys that post to web hooks.
+HOOK = {action: _permission("hook", action) for action in ("read", "create", "update")}
+HOOK_RECEIVE = Permission("hooks.receive", frozenset({"org.hooks"}))
+WORKFLOW = {action: _permission("workflow", action) for action in ("read", "create", "update", "call")}
 ANY_KEY = Permission("key.valid", frozenset())  # any valid key: GET /v1/users/current
 
 ALL_ROLES: frozenset[str] = frozenset(
     {ADMIN}
     | OUTBOUND_WEBHOOK.roles
+    | HOOK_RECEIVE.roles
     | {
         role
-        for group in (CUSTOMER, CONVERSATION, MESSAGE, USER, TEAM, TAG, KLASS, KOBJECT)
+        for group in (CUSTOMER, CONVERSATION, MESSAGE, USER, TEAM, TAG, KLASS, KOBJECT, HOOK, WORKFLOW)
         for permission in group.values()
         for role in permission.roles
     }

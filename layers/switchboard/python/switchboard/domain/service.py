@@ -152,6 +152,25 @@ class ObjectService:
         """Write several prepared records in one transaction (a message and its new conversation)."""
         self._write_new(items)
 
+    def create_once(self, items: list[tuple[Record, list[UniqueKey]]], guard: UniqueKey) -> Record | None:
+        """Write prepared records at most once per `guard` (an operation's idempotency key, held
+        by the last record): when the guard is taken already, the object holding it is returned
+        and nothing is written; None when that object has been deleted since."""
+        record = items[-1][0]
+        items = [*items[:-1], (record, [guard, *items[-1][1]])]
+        for attempt in range(3):
+            try:
+                self.store.create(items)
+                return record
+            except UniqueTaken as taken:
+                owner = self.store.owner_of(record.org, guard)
+                if owner is None:
+                    raise _conflict(taken) from None
+                return self.store.get(record.org, record.kind, owner)
+            except StaleRevision:
+                self.pause(random.uniform(0.005, 0.02) * (attempt + 1))
+        raise Conflict("a concurrent write holds one of these identifiers; try again")
+
     def update(
         self,
         org: str,
@@ -164,7 +183,8 @@ class ObjectService:
     ) -> Record:
         """PUT replaces the given attributes (merging `custom`); PATCH also merges `data` key by key.
 
-        A null value removes an attribute. A concurrent write is retried on the fresh object,
+        A null value removes an attribute. An update that changes nothing writes nothing (the
+        object keeps its rev and no event is produced). A concurrent write is retried on the fresh object,
         unless the client sent `rev`, in which case a mismatch is a 409. `current`, when the
         caller has just read the object, saves the first read.
         """
@@ -176,6 +196,8 @@ class ObjectService:
             if expected is not None and expected != current.rev:
                 raise Conflict(f"rev is {current.rev}, not {expected}", "/rev")
             updated, add, remove = self._apply(org, kind, current, changes, patch)
+            if (updated.attributes, updated.relationships) == (current.attributes, current.relationships):
+                return current  # nothing changes: no write, no new rev, no event
             try:
                 self.store.replace(updated, current.rev, add, remove)
                 return updated

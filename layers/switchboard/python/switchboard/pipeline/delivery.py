@@ -1,9 +1,10 @@
 """One attempt to deliver one event to one webhook, and what follows from it.
 
-Per attempt: read the delivery's state (a duplicate message or an attempt already made is
-skipped), sign and POST the exact bytes, record the state and the attempt in one
-BatchWriteItem, then re-enqueue with a delay, or turn the webhook off. AWS calls per delivered
-event: one GetItem, one BatchWriteItem (plus the webhook's config, cached for a few seconds).
+Per attempt: claim it with a conditional write on the delivery's state (a duplicate message,
+an attempt already made or one in flight elsewhere is skipped), sign and POST the exact bytes,
+record the state and the attempt in one BatchWriteItem, then re-enqueue with a delay, or turn
+the webhook off. AWS calls per delivered event: one UpdateItem, one BatchWriteItem (plus the
+webhook's config, cached for a few seconds).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from switchboard.ids import now_iso
 from switchboard.pipeline.webhooks import WebhookService, delivery_message
 
 CONFIG_TTL_S = 5.0
+CLAIM_MARGIN_S = 60.0
 USER_AGENT = "Switchboard-Webhooks/1"
 
 
@@ -51,9 +53,9 @@ class Deliverer:
         if hook is None:
             return "dropped: the webhook no longer exists"
         deliveries = self.service.deliveries
-        state = deliveries.state(org, webhook_id, event["createdAt"], event["id"])
-        if state and (state["status"] == "delivered" or int(state["attempts"]) >= attempt):
-            return "skipped: already attempted"
+        # Held longer than the POST may take; shorter than the queue's visibility timeout.
+        if not deliveries.claim(org, webhook_id, event, attempt, hold_s=hook.timeout_s + CLAIM_MARGIN_S):
+            return "skipped: already attempted, or in flight"
         now = self.clock()
         if not hook.enabled:
             deliveries.put_items(

@@ -34,19 +34,34 @@ def stream_events(records: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str
 
 
 class FanOut:
-    def __init__(self, hooks: Any, deliveries: Any, queue: Any, clock: Callable[[], str] = now_iso) -> None:
+    """`triggers` (optional) names the workflow runs an event causes; they go to `runs_queue`."""
+
+    def __init__(
+        self,
+        hooks: Any,
+        deliveries: Any,
+        queue: Any,
+        clock: Callable[[], str] = now_iso,
+        triggers: Any = None,
+        runs_queue: Any = None,
+    ) -> None:
         self.hooks = hooks
         self.deliveries = deliveries
         self.queue = queue
         self.clock = clock
+        self.triggers = triggers
+        self.runs_queue = runs_queue
 
     def handle(self, records: list[dict[str, Any]]) -> list[str]:
         """Fan a batch out; returns the sequence numbers to report as failed (the first one)."""
         webhooks: dict[str, list[Webhook]] = {}
         messages: list[dict[str, Any]] = []
+        runs: list[tuple[dict[str, Any], str, str]] = []
         held: list[dict[str, Any]] = []
         first_with_messages: str | None = None
         now = self.clock()
+        if self.triggers is not None:
+            self.triggers.fresh()
         for sequence, event in stream_events(records):
             org = event["org"]
             if org not in webhooks:
@@ -61,11 +76,19 @@ class FanOut:
                     held.append(
                         self.deliveries.state_item(org, hook.id, event, "held", 0, now, retention_days())
                     )
+            if self.triggers is not None:
+                triggered = self.triggers.messages(event)
+                if triggered:
+                    runs += triggered
+                    first_with_messages = first_with_messages or sequence
         if held:
             self.deliveries.put_items(held)
-        if messages:
+        if messages or runs:
             try:
-                self.queue.send_many(messages)
+                if messages:
+                    self.queue.send_many(messages)
+                if runs:
+                    self.runs_queue.send_many([r[0] for r in runs], fifo=[(r[1], r[2]) for r in runs])
             except Exception:
                 # The stream restarts from here; deliveries already queued are deduplicated.
                 assert first_with_messages is not None

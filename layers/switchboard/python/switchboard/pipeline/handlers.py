@@ -31,3 +31,25 @@ def deliver_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=max(1, min(10, len(records)))) as pool:
         failed = [message_id for message_id in pool.map(one, records) if message_id]
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def run_workflows_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A FIFO batch, in order. When a message fails (an infrastructure error: a workflow's own
+    step errors end its run as failed instead), the later messages of its group are reported
+    failed too, unattempted, so a group never runs out of order; other groups go on."""
+    runner = services.runner()
+    failed: list[str] = []
+    broken_groups: set[str] = set()
+    for record in records:
+        group = (record.get("attributes") or {}).get("MessageGroupId", "")
+        if group in broken_groups:
+            failed.append(record["messageId"])
+            continue
+        try:
+            runs = runner.handle(json.loads(record["body"]))
+            logger.info("workflow message", extra={"messageId": record["messageId"], "runs": runs})
+        except Exception:
+            logger.exception("workflow message failed", extra={"messageId": record["messageId"]})
+            failed.append(record["messageId"])
+            broken_groups.add(group)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -6,9 +6,18 @@ from switchboard.api import routing
 
 
 def register_all(app: APIGatewayRestResolver) -> None:
-    from switchboard.api.routes import conversations, customers, directory, klasses, meta, outbound_webhooks
+    from switchboard.api.routes import (
+        conversations,
+        customers,
+        directory,
+        hooks,
+        klasses,
+        meta,
+        outbound_webhooks,
+        workflows,
+    )
 
     if not routing.documenting(app):
         routing.ENDPOINTS.clear()
-    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks):
+    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks, hooks, workflows):
         module.register(app)

@@ -1,0 +1,144 @@
+"""Workflows: create, list, get, replace, enable/disable, call, and their runs.
+
+No `from __future__ import annotations`: routing reads the body models from the annotations.
+"""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from switchboard import services
+from switchboard.api import jsonapi
+from switchboard.api.routing import endpoint, principal
+from switchboard.domain.auth import WORKFLOW
+from switchboard.errors import BadRequest
+
+BASE = "/v1/workflows"
+ONE = f"{BASE}/<workflow_id>"
+TAGS = ["workflows"]
+PAGE_MAX = 100
+
+
+class WorkflowDocument(BaseModel):
+    """Kustomer workflow JSON; checked by the definition validator, which names a pointer."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class WorkflowPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    enabled: bool
+
+
+class CallBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    inputs: dict[str, Any] = {}
+
+
+def resource(workflow: dict[str, Any]) -> dict[str, Any]:
+    attributes = {k: v for k, v in workflow.items() if k != "id"}
+    return {
+        "type": "workflow",
+        "id": workflow["id"],
+        "attributes": attributes,
+        "links": {"self": f"{BASE}/{workflow['id']}"},
+    }
+
+
+def run_resource(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "workflow_run",
+        "id": run["id"],
+        "attributes": {k: v for k, v in run.items() if k != "id"},
+        "links": {"self": f"{BASE}/{run['workflowId']}/runs/{run['id']}"},
+    }
+
+
+def _cursor_in(cursor: str | None, owner: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = isinstance(key, dict) and all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
+        )
+    except (ValueError, binascii.Error):
+        valid = False
+    if not valid or key.get("timePk", {}).get("S") != owner:
+        raise BadRequest("cursor is not a cursor of this list", parameter="cursor")
+    return key
+
+
+def register(app) -> None:
+    @endpoint(app, "POST", BASE, WORKFLOW["create"], summary="Create a workflow (Kustomer JSON)", tags=TAGS)
+    def create_workflow(body: WorkflowDocument):
+        workflow = services.workflows().create(principal().org, body.model_dump())
+        return jsonapi.respond({"data": resource(workflow)}, 201)
+
+    @endpoint(app, "GET", BASE, WORKFLOW["read"], summary="List workflows", tags=TAGS)
+    def list_workflows():
+        found = services.workflows().list(principal().org)
+        return jsonapi.respond({"meta": {"total": len(found)}, "data": [resource(w) for w in found]})
+
+    @endpoint(app, "GET", ONE, WORKFLOW["read"], summary="Get a workflow", tags=TAGS)
+    def get_workflow(workflow_id: str):
+        return jsonapi.respond({"data": resource(services.workflows().get(principal().org, workflow_id))})
+
+    @endpoint(app, "PUT", ONE, WORKFLOW["update"], summary="Replace a workflow's definition", tags=TAGS)
+    def replace_workflow(workflow_id: str, body: WorkflowDocument):
+        workflow = services.workflows().replace(principal().org, workflow_id, body.model_dump())
+        return jsonapi.respond({"data": resource(workflow)})
+
+    @endpoint(app, "PATCH", ONE, WORKFLOW["update"], summary="Enable or disable a workflow", tags=TAGS)
+    def patch_workflow(workflow_id: str, body: WorkflowPatch):
+        workflow = services.workflows().set_enabled(principal().org, workflow_id, body.enabled)
+        return jsonapi.respond({"data": resource(workflow)})
+
+    @endpoint(app, "POST", f"{ONE}/call", WORKFLOW["call"], summary="Run a callable workflow", tags=TAGS)
+    def call_workflow(workflow_id: str, body: CallBody):
+        run_id = services.workflows().call(principal().org, workflow_id, body.inputs)
+        document = {
+            "data": {
+                "type": "workflow_run",
+                "id": run_id,
+                "attributes": {"workflowId": workflow_id, "status": "queued"},
+                "links": {"self": f"{BASE}/{workflow_id}/runs/{run_id}"},
+            }
+        }
+        return jsonapi.respond(document, 202)
+
+    @endpoint(
+        app, "GET", f"{ONE}/runs", WORKFLOW["read"], summary="Runs of a workflow, newest first", tags=TAGS
+    )
+    def list_runs(workflow_id: str, pageSize: int = 50, cursor: str | None = None):
+        org = principal().org
+        size = min(pageSize, PAGE_MAX)
+        runs, last = services.workflows().runs(
+            org, workflow_id, size, _cursor_in(cursor, f"{org}#run#{workflow_id}")
+        )
+        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        links = {
+            "self": f"{BASE}/{workflow_id}/runs",
+            "next": f"{BASE}/{workflow_id}/runs?pageSize={size}&cursor={next_cursor}"
+            if next_cursor
+            else None,
+        }
+        return jsonapi.respond(
+            {"meta": {"pageSize": size}, "links": links, "data": [run_resource(r) for r in runs]}
+        )
+
+    @endpoint(
+        app,
+        "GET",
+        f"{ONE}/runs/<run_id>",
+        WORKFLOW["read"],
+        summary="One run with every step's input, output and error",
+        tags=TAGS,
+    )
+    def get_run(workflow_id: str, run_id: str):
+        return jsonapi.respond(
+            {"data": run_resource(services.workflows().run(principal().org, workflow_id, run_id))}
+        )

@@ -1,0 +1,206 @@
+"""Runs one workflow: resolve each step's params, call its action, follow the first transition
+whose condition holds, and record every step.
+
+Errors split in two. A domain error (BadRequest, NotFound, Conflict... or StepError) is the
+workflow's business: the step's errorCases may handle it, else the run ends "failed". Any other
+exception is infrastructure trouble (DynamoDB throttling, a bug) and propagates out of `run`, so
+the caller retries the whole run; actions are idempotent per (run, step) to make that safe.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from switchboard.domain.workflows import conditions, values
+from switchboard.domain.workflows.definition import Step, Transition, Workflow
+from switchboard.domain.workflows.errors import StepError
+from switchboard.errors import SwitchboardError
+from switchboard.ids import format_iso
+
+MAX_SECONDS = 300  # Kustomer: a run stops after 5 minutes
+MAX_STEPS_EXECUTED = 100  # a guard against transitions that loop forever
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who the run is for; `run_id` is stable across retries of the same run (idempotency)."""
+
+    org: str
+    run_id: str
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What an action knows besides its params. `visit` counts executions of this step within the
+    run (a loop runs a step again), so (run_id, step_id, visit) names one execution for good;
+    `remaining_s` is the run's time left, a bound for network calls."""
+
+    org: str
+    run_id: str
+    step_id: str
+    workflow_id: str = ""
+    visit: int = 1
+    remaining_s: float = float(MAX_SECONDS)
+
+    @property
+    def execution_key(self) -> str:
+        """Stable across retries of the run: the idempotency key of this step's writes."""
+        key = f"{self.run_id}:{self.step_id}"
+        return key if self.visit == 1 else f"{key}:{self.visit}"
+
+
+class Action(Protocol):
+    def __call__(self, params: dict[str, Any], step: StepContext) -> dict[str, Any]: ...
+
+
+@dataclass
+class StepLog:
+    id: str
+    action: str
+    input: Any
+    output: dict[str, Any] | None
+    error: dict[str, Any] | None
+    startedAt: str
+    finishedAt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe(asdict(self))
+
+
+@dataclass
+class RunResult:
+    """`status` is succeeded, failed or timed_out; `error` says why a run did not succeed."""
+
+    status: str
+    steps: list[StepLog] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "error": _json_safe(self.error),
+            "steps": [step.to_dict() for step in self.steps],
+        }
+
+
+class WorkflowEngine:
+    """Executes workflows with a fixed set of actions; holds no per-run state (thread-safe)."""
+
+    def __init__(
+        self,
+        actions: Mapping[str, Action],
+        clock: Callable[[], float] = time.time,
+        max_seconds: float = MAX_SECONDS,
+        max_steps: int = MAX_STEPS_EXECUTED,
+    ) -> None:
+        self.actions = actions
+        self.clock = clock
+        self.max_seconds = max_seconds
+        self.max_steps = max_steps
+
+    def run(self, workflow: Workflow, trigger_output: dict[str, Any], ctx: RunContext) -> RunResult:
+        """Run from the trigger to the end. Domain errors end in the result; others propagate."""
+        started = self.clock()
+        context: dict[str, Any] = {"steps": {workflow.trigger.id: trigger_output}}
+        result = RunResult(SUCCEEDED)
+        visits: dict[str, int] = {}
+        try:
+            target = self._next(workflow.trigger.transitions, context)
+        except StepError as exc:
+            result.status, result.error = FAILED, {"step": workflow.trigger.id, **exc.to_error()}
+            return result
+        while target is not None:
+            elapsed = self.clock() - started
+            if elapsed >= self.max_seconds:
+                result.status = TIMED_OUT
+                result.error = {
+                    "step": target,
+                    "message": f"the run took longer than {self.max_seconds:g} s; stopped before {target}",
+                }
+                break
+            if len(result.steps) >= self.max_steps:
+                result.status = FAILED
+                result.error = {
+                    "step": target,
+                    "message": f"more than {self.max_steps} steps executed: do the transitions loop?",
+                }
+                break
+            step = workflow.step(target)
+            if step is None:  # validate_definition prevents this; a stored definition may predate it
+                result.status, result.error = FAILED, {"step": target, "message": f"no step {target!r}"}
+                break
+            visits[step.id] = visits.get(step.id, 0) + 1
+            step_ctx = StepContext(
+                org=ctx.org,
+                run_id=ctx.run_id,
+                step_id=step.id,
+                workflow_id=ctx.workflow_id,
+                visit=visits[step.id],
+                remaining_s=max(0.0, self.max_seconds - elapsed),
+            )
+            log = self._execute(step, context, step_ctx)
+            result.steps.append(log)
+            try:
+                if log.error is None:
+                    context["steps"][step.id] = log.output
+                    target = self._next(step.transitions, context)
+                    continue
+                context["steps"][step.id] = {"error": log.error}
+                target = self._next(step.errorCases, context)
+            except StepError as exc:
+                result.status, result.error = FAILED, {"step": step.id, **exc.to_error()}
+                break
+            if target is None:
+                result.status, result.error = FAILED, {"step": step.id, **log.error}
+                break
+        return result
+
+    def _execute(self, step: Step, context: dict[str, Any], step_ctx: StepContext) -> StepLog:
+        started_at = self._iso()
+        params: Any = None
+        output: dict[str, Any] | None = None
+        error: dict[str, Any] | None = None
+        action = self.actions.get(step.action)
+        try:
+            params = values.resolve(step.params, context, self._iso)
+            if action is None:
+                raise StepError(f"action {step.action} is not available")
+            output = action(params, step_ctx)
+            if not isinstance(output, dict):
+                raise TypeError(f"action {step.action} returned {type(output).__name__}, not a dict")
+        except StepError as exc:
+            error = exc.to_error()
+        except SwitchboardError as exc:
+            error = {"message": exc.detail, "status": exc.status, "code": exc.code}
+            if exc.pointer is not None:
+                error["pointer"] = exc.pointer
+        redact = getattr(action, "redact", None)
+        shown = redact(params) if callable(redact) and isinstance(params, dict) else params
+        return StepLog(step.id, step.action, shown, output, error, started_at, self._iso())
+
+    def _next(self, transitions: list[Transition], context: dict[str, Any]) -> str | None:
+        for transition in transitions:
+            if conditions.evaluate(transition.condition, context, self._iso):
+                return transition.target
+        return None
+
+    def _iso(self) -> str:
+        return format_iso(datetime.fromtimestamp(self.clock(), UTC))
+
+
+def _json_safe(value: Any) -> Any:
+    """A deep copy that JSON can store: non-finite numbers become null, unknown types text."""
+    if value is None:
+        return None
+    text = json.dumps(value, default=str, allow_nan=True)
+    return json.loads(text, parse_constant=lambda _: None)

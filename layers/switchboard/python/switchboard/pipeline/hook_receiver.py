@@ -1,0 +1,68 @@
+"""The hook receive endpoints as API Gateway proxy responses.
+
+`POST /v1/hooks/form/{orgId}/{hash}` (no auth: the 64-hex hash is the secret) and
+`POST /v1/hooks/web/{hash}` (Bearer key with `org.hooks`). 202 with the transaction id once it is
+stored and queued; JSON:API errors otherwise (413, 415, 400, 401, 403, 404). Kept light: no web
+framework, so a cold receive imports little more than boto3.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from switchboard import services
+from switchboard.authn import authenticate
+from switchboard.domain.auth import HOOK_RECEIVE
+from switchboard.domain.hooks import MAX_BODY_BYTES
+from switchboard.errors import PayloadTooLarge, SwitchboardError
+
+logger = Logger()
+_JSON = {"Content-Type": "application/vnd.api+json"}
+
+
+def _respond(status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {**_JSON, **(headers or {})},
+        "body": json.dumps(document, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    encoded = bool(event.get("isBase64Encoded"))
+    if len(raw) > MAX_BODY_BYTES * (2 if encoded else 1):  # refuse before decoding a huge body
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
+    return base64.b64decode(raw) if encoded else raw.encode("utf-8")
+
+
+def receive(event: dict[str, Any]) -> dict[str, Any]:
+    headers = event.get("headers") or {}
+    params = event.get("pathParameters") or {}
+    try:
+        if "orgId" in params:
+            hook_type, org = "form", params["orgId"]
+        else:
+            principal = authenticate(headers)
+            principal.require(HOOK_RECEIVE)
+            hook_type, org = "web", principal.org
+        accepted = services.hooks().receive(org, hook_type, params.get("hash", ""), headers, _body(event))
+    except SwitchboardError as exc:
+        return _respond(exc.status, {"errors": [exc.to_error()]})
+    logger.info(
+        "hook transaction",
+        extra={"org": org, "transaction": accepted.transaction_id, "replayed": accepted.replayed},
+    )
+    document = {
+        "data": {
+            "type": "hook_transaction",
+            "id": accepted.transaction_id,
+            "attributes": {"receivedAt": accepted.received_at, "replayed": accepted.replayed},
+        }
+    }
+    return _respond(202, document, {"Idempotent-Replayed": "true"} if accepted.replayed else None)

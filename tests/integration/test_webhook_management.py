@@ -1,0 +1,120 @@
+"""Managing outbound webhooks through the api function: what is refused, and why.
+
+Every refusal is a 400 JSON:API error whose detail says why and whose pointer names the field;
+each case has an accepted neighbour, so a rule that refused everything would fail too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from switchboard.domain.events import SUBSCRIBABLE
+from tests.integration.conftest import ApiClient, Reply
+
+BASE = "/v1/outbound-webhooks"
+GOOD_URL = "https://hooks.example.com/switchboard"
+
+
+@pytest.fixture(autouse=True)
+def deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside the local run unless a test says otherwise."""
+    monkeypatch.delenv("SWITCHBOARD_LOCAL", raising=False)
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    return {"name": "Order sync", "url": GOOD_URL, "events": ["kustomer.customer.create"], **changes}
+
+
+def refusal(reply: Reply, pointer: str) -> str:
+    """The reason of a 400 that points at `pointer`."""
+    assert reply.status == 400, reply.json
+    (error,) = reply.json["errors"]
+    assert error["status"] == "400"
+    assert error["source"] == {"pointer": pointer}
+    assert error["detail"]
+    return error["detail"]
+
+
+def test_an_org_may_have_five_webhooks(api: ApiClient) -> None:
+    created = [api.post(BASE, body(name=f"hook {n}")) for n in range(5)]
+    assert [reply.status for reply in created] == [201] * 5
+
+    sixth = api.post(BASE, body(name="sixth"))
+    assert sixth.status == 400, sixth.json
+    assert sixth.json["errors"][0]["detail"] == "an org may have at most 5 outbound webhooks"
+    assert api.get(BASE).json["meta"]["total"] == 5
+
+    assert api.delete(f"{BASE}/{created[0].json['data']['id']}").status == 204
+    assert api.post(BASE, body(name="sixth")).status == 201, "a deleted webhook frees its place"
+
+
+def test_http_is_refused_outside_the_local_run(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    reason = refusal(api.post(BASE, body(url="http://hooks.example.com/plain")), "/url")
+    assert reason == "url: the scheme must be https, not http"
+
+    monkeypatch.setenv("SWITCHBOARD_LOCAL", "1")
+    assert api.post(BASE, body(url="http://hooks.example.com/plain")).status == 201
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://127.0.0.1/hook", "127.0.0.1 is a loopback address"),
+        ("https://10.0.0.1/hook", "10.0.0.1 is a private address"),
+        ("https://169.254.169.254/latest/meta-data", "169.254.169.254 is a cloud metadata address"),
+        ("https://[::1]/hook", "::1 is a loopback address"),
+        ("https://localhost/hook", "localhost is a loopback name"),
+    ],
+)
+def test_private_loopback_and_metadata_destinations_are_refused(api: ApiClient, url: str, why: str) -> None:
+    reason = refusal(api.post(BASE, body(url=url)), "/url")
+    assert why in reason
+    assert api.get(BASE).json["meta"]["total"] == 0
+
+
+def test_only_the_local_run_accepts_loopback_and_never_metadata(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWITCHBOARD_LOCAL", "1")
+    assert api.post(BASE, body(url="https://127.0.0.1/hook")).status == 201
+    assert api.post(BASE, body(url="https://localhost/hook")).status == 201
+    reason = refusal(api.post(BASE, body(url="https://169.254.169.254/")), "/url")
+    assert "cloud metadata" in reason
+
+
+def test_a_host_name_is_accepted_when_saved_and_vetted_at_delivery(api: ApiClient) -> None:
+    # Names are not resolved when a webhook is saved (an answer could change by the delivery);
+    # every delivery resolves and vets them: see test_webhook_pipeline.
+    assert api.post(BASE, body(url="https://intranet.example.com/hook")).status == 201
+
+
+def test_a_changed_url_is_checked_too(api: ApiClient) -> None:
+    hook = api.post(BASE, body()).json["data"]
+    reason = refusal(api.patch(f"{BASE}/{hook['id']}", {"url": "https://192.168.1.10/"}), "/url")
+    assert "private address" in reason
+    assert api.get(f"{BASE}/{hook['id']}").json["data"]["attributes"]["url"] == GOOD_URL
+
+
+def test_an_unknown_event_is_refused(api: ApiClient) -> None:
+    for name in ("kustomer.customer.delete", "kustomer.kobject.order.create", "customer.create"):
+        reason = refusal(api.post(BASE, body(events=["kustomer.customer.create", name])), "/events")
+        assert repr(name) in reason, reason
+    assert "kustomer.customer.update" in reason, "the reason lists what may be subscribed to"
+
+
+def test_at_most_twelve_events(api: ApiClient) -> None:
+    thirteen = [*SUBSCRIBABLE, *SUBSCRIBABLE[:3]]
+    reason = refusal(api.post(BASE, body(events=thirteen)), "/events")
+    assert "at most 12" in reason
+
+    accepted = api.post(BASE, body(events=thirteen[:12]))
+    assert accepted.status == 201, accepted.json
+    assert accepted.json["data"]["attributes"]["events"] == list(SUBSCRIBABLE), "duplicates are dropped"
+
+
+def test_a_name_has_at_most_255_characters(api: ApiClient) -> None:
+    reason = refusal(api.post(BASE, body(name="n" * 256)), "/name")
+    assert "at most 255" in reason
+    assert api.post(BASE, body(name="n" * 255)).status == 201
