@@ -48,3 +48,41 @@ def test_update_is_one_read_and_one_conditional_write(api: ApiClient, calls: Cou
     calls.clear()
     api.patch(f"/v1/customers/{customer['id']}", {"emails": [{"email": "b@example.com"}]})
     assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
+
+
+def test_an_unchanged_update_writes_nothing(api: ApiClient, calls: Counter) -> None:
+    customer = api.post("/v1/customers", {"name": "A", "emails": [{"email": "a@example.com"}]}).json["data"]
+    calls.clear()
+    reply = api.put(f"/v1/customers/{customer['id']}", {"name": "A"})
+    assert reply.json["data"]["attributes"]["rev"] == 1
+    assert calls == Counter({"GetItem": 1})
+
+
+@pytest.fixture
+def every_call(aws: object) -> Counter:
+    """Calls to DynamoDB and SQS alike (a hook receive touches both)."""
+    seen: Counter = Counter()
+
+    def count(event_name: str, **_: object) -> None:
+        seen[event_name.split(".")[-1]] += 1
+
+    for service in ("dynamodb", "sqs"):
+        client(service).meta.events.register(f"before-call.{service}.*", count)
+    yield seen
+    for service in ("dynamodb", "sqs"):
+        client(service).meta.events.unregister(f"before-call.{service}.*", count)
+
+
+def test_a_hook_receive_is_three_calls(api: ApiClient, every_call: Counter) -> None:
+    from switchboard import wiring
+    from tests.integration.conftest import load_handler
+    from tests.integration.test_hooks import Receiver
+
+    hook = api.post("/v1/hooks/form", {"title": "orders", "idempotencyKey": ["id"]}).json["data"]
+    receiver = Receiver(load_handler(wiring.HOOKS))
+    every_call.clear()
+    assert receiver.post(hook["attributes"]["url"], '{"id": 1}')[0] == 202
+    assert every_call == Counter({"GetItem": 1, "PutItem": 1, "SendMessage": 1})
+    every_call.clear()
+    assert receiver.post(hook["attributes"]["url"], '{"id": 1}')[0] == 202  # a partner's retry
+    assert every_call == Counter({"GetItem": 1, "PutItem": 1, "SendMessage": 1})

@@ -43,6 +43,7 @@ def seed(client: ApiClient) -> dict[str, str]:
         f"/v1/customers/{customer}/klasses/order", {"title": "B order", "externalId": "o-b"}
     ).json["data"]["id"]
     message = client.post(f"/v1/customers/{customer}/messages", {"channel": "email"}).json["data"]
+    hook = client.post("/v1/hooks/web", {"title": "B orders", "debug": True}).json["data"]["id"]
     return {
         "customer": customer,
         "klass": klass,
@@ -56,8 +57,20 @@ def seed(client: ApiClient) -> dict[str, str]:
             "/v1/outbound-webhooks",
             {"name": "B", "url": "https://hooks.example.com/b", "events": ["kustomer.customer.create"]},
         ).json["data"]["id"],
-        "hook": client.post("/v1/hooks/web", {"title": "B orders", "debug": True}).json["data"]["id"],
+        "hook": hook,
         "workflow": client.post("/v1/workflows", CALLABLE_WORKFLOW).json["data"]["id"],
+        "puller": client.post(
+            "/v1/pullers",
+            {
+                "name": "B feed",
+                "url": "https://feed.example.com/orders",
+                "hookId": hook,
+                "itemsPath": "data",
+                "idField": "id",
+                "cursorParam": "after",
+                "nextCursorPath": "meta.next",
+            },
+        ).json["data"]["id"],
     }
 
 
@@ -88,6 +101,8 @@ def concrete(path: str, ids: dict[str, str]) -> str:
             parts[position] = "web"
         elif part == "<hook_id>":
             parts[position] = ids["hook"]
+        elif part == "<puller_id>":
+            parts[position] = ids["puller"]
         elif part == "<workflow_id>":
             parts[position] = ids["workflow"]
         elif part == "<run_id>":
@@ -118,6 +133,7 @@ def test_every_route_keeps_orgs_apart(api: ApiClient, other: ApiClient) -> None:
             f"/v1/outbound-webhooks/{b_ids['webhook']}",
             f"/v1/hooks/web/{b_ids['hook']}",
             f"/v1/workflows/{b_ids['workflow']}",
+            f"/v1/pullers/{b_ids['puller']}",
         )
     }
     checked = 0

@@ -18,9 +18,6 @@ import pytest
 
 from switchboard import admin, ids, wiring
 from switchboard.adapters.dynamo_pullers import DynamoPullerStore
-from switchboard.api import app as api_app
-from switchboard.api import routing
-from switchboard.api.routes import pullers as puller_routes
 from switchboard.pipeline import pull
 from tests.integration.conftest import ApiClient, load_handler
 
@@ -103,23 +100,6 @@ def feed() -> Iterator[Feed]:
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def pull_routes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The api handler with the puller routes (added here until the route list names them), and a
-    PullService built afresh for this test's moto and environment."""
-    original = api_app.register_all
-
-    def register_all(resolver: Any) -> None:
-        original(resolver)
-        if not any(e.path.startswith("/v1/pullers") for e in routing.ENDPOINTS):
-            puller_routes.register(resolver)
-
-    monkeypatch.setattr(api_app, "register_all", register_all)
-    pull.pull_service.cache_clear()
-    yield
-    pull.pull_service.cache_clear()
 
 
 @pytest.fixture

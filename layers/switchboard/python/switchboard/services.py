@@ -53,6 +53,9 @@ def reset() -> None:
         client,
     ):
         cached.cache_clear()
+    from switchboard.pipeline import pull
+
+    pull.pull_service.cache_clear()
 
 
 @cache

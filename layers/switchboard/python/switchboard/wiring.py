@@ -191,7 +191,8 @@ AUTOMATION = Table(
     partition_key="pk",
     sort_key="sk",
     indexes=(
-        # Newest first within one list: a debug hook's transactions, a workflow's runs.
+        # Newest first within one list: a debug hook's transactions, a workflow's runs; and,
+        # oldest first, the enabled pullers by next run time (what the schedule polls).
         Index(name="byTime", partition_key="timePk", sort_key="timeSk", projection=Projection.ALL),
     ),
     ttl_attribute="expiresAt",

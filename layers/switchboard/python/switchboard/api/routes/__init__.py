@@ -14,10 +14,11 @@ def register_all(app: APIGatewayRestResolver) -> None:
         klasses,
         meta,
         outbound_webhooks,
+        pullers,
         workflows,
     )
 
     if not routing.documenting(app):
         routing.ENDPOINTS.clear()
-    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks, hooks, workflows):
+    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks, hooks, workflows, pullers):
         module.register(app)
