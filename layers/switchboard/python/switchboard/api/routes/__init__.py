@@ -20,5 +20,15 @@ def register_all(app: APIGatewayRestResolver) -> None:
 
     if not routing.documenting(app):
         routing.ENDPOINTS.clear()
-    for module in (meta, customers, klasses, conversations, directory, outbound_webhooks, hooks, workflows, pullers):
+    for module in (
+        meta,
+        customers,
+        klasses,
+        conversations,
+        directory,
+        outbound_webhooks,
+        hooks,
+        workflows,
+        pullers,
+    ):
         module.register(app)
