@@ -46,6 +46,7 @@ class Options:
     aws_port: int
     state_dir: Path
     quiet: bool = False
+    data_stream: bool = True
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -72,9 +73,18 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="where local.json and logs/ go (env SWITCHBOARD_STATE_DIR; default .switchboard/)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not echo each request on the terminal")
+    parser.add_argument(
+        "--no-data-stream",
+        action="store_true",
+        help="do not create the customer account's Kinesis stream and sample consumer",
+    )
     args = parser.parse_args(argv)
     return Options(
-        port=args.port, aws_port=args.aws_port, state_dir=args.state_dir.resolve(), quiet=args.quiet
+        port=args.port,
+        aws_port=args.aws_port,
+        state_dir=args.state_dir.resolve(),
+        quiet=args.quiet,
+        data_stream=not args.no_data_stream,
     )
 
 
@@ -95,6 +105,7 @@ class LocalRun:
         self.org: dict[str, Any] = {}
         self.key: dict[str, Any] = {}
         self.hook: Any = None
+        self.data_stream: dict[str, Any] | None = None
 
     @property
     def api_url(self) -> str:
@@ -131,6 +142,11 @@ class LocalRun:
         self.pollers = build_pollers(self)
         for poller in self.pollers:
             poller.start()
+        if self.options.data_stream:
+            from emulator.customer_account import start_customer_account
+
+            consumer, self.data_stream = start_customer_account(self, DEMO_ORG_ID)
+            self.pollers.append(consumer)
         # What startup wrote (the demo org) flows through first, so nothing a script creates
         # after reading local.json races with it (a webhook seeing the seed's events, say).
         for poller in self.pollers:
@@ -155,12 +171,23 @@ class LocalRun:
             "apiKey": self.key["key"],
             "hookUrl": self.hook_url,
             "hookId": self.hook.id,
+            "dataStream": self._data_stream_state(),
             "orgId": DEMO_ORG_ID,
             "awsEndpoint": self.aws.endpoint,
             "logsDir": str(self.logs_dir),
             "tables": dict(self.aws.tables),
             "queues": dict(self.aws.queues),
             "pid": os.getpid(),
+        }
+
+    def _data_stream_state(self) -> dict[str, Any] | None:
+        if self.data_stream is None:
+            return None
+        return {
+            "id": self.data_stream["id"],
+            "accountId": self.data_stream["accountId"],
+            "streamArn": self.data_stream["streamArn"],
+            "consumerLog": str(self.logs_dir / "kustomer-data-stream-fn.log"),
         }
 
     def write_state(self) -> None:
@@ -203,6 +230,14 @@ class LocalRun:
             f"  Org        {DEMO_ORG_ID} ({DEMO_ORG_NAME})",
             f"  API key    {self.key['key']}  (roles: {', '.join(self.key['roles'])})",
             f"  Web hook   {self.hook_url}  (POST JSON with the API key)",
+            *(
+                [
+                    f"  Data       {self.data_stream['streamArn']} (customer account) -> "
+                    f"{relative}/kustomer-data-stream-fn.log"
+                ]
+                if self.data_stream
+                else []
+            ),
             f"  Logs       {relative}/<function>.log, {relative}/api-gateway-access.log",
             f"  AWS        {self.aws.endpoint} (moto, no AWS account); tables: {tables}",
             f"  Queues     {', '.join(url.rsplit('/', 1)[-1] for url in self.aws.queues.values())}",

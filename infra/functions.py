@@ -102,6 +102,17 @@ class Functions(Construct):
             self._grant_table(role, self._storage.tables[key], wiring.table(key), access)
         for key in spec.queues:
             grant_send(role, self._queues.queues[key], self._storage.key)
+        if spec.assume_roles:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["sts:AssumeRole"], resources=list(spec.assume_roles))
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/KustomerDataStreamRole]",
+                "Customers register their own AWS accounts at run time, so the account is a wildcard; "
+                "the role name is fixed, and each customer's role trusts only this platform's "
+                "account with the org's ExternalId as a condition (the confused-deputy guard).",
+            )
         function = lambda_.Function(
             self,
             name,

@@ -52,15 +52,16 @@ def stream_record(
     }
 
 
-def insert(item: Item) -> dict[str, Any]:
+def insert(item: Item, key_names: tuple[str, str] = ("pk", "sk")) -> dict[str, Any]:
     """The record of an item written where none was."""
-    return stream_record("INSERT", {"pk": item["pk"], "sk": item["sk"]}, new_image=item)
+    return stream_record("INSERT", {k: item[k] for k in key_names}, new_image=item)
 
 
-def modify(old: Item, new: Item) -> dict[str, Any]:
+def modify(old: Item, new: Item, key_names: tuple[str, str] = ("pk", "sk")) -> dict[str, Any]:
     """The record of an item replaced by another with the same keys."""
-    assert (old["pk"], old["sk"]) == (new["pk"], new["sk"]), "a MODIFY keeps the item's keys"
-    return stream_record("MODIFY", {"pk": new["pk"], "sk": new["sk"]}, new_image=new, old_image=old)
+    keys = {k: new[k] for k in key_names}
+    assert keys == {k: old[k] for k in key_names}, "a MODIFY keeps the item's keys"
+    return stream_record("MODIFY", keys, new_image=new, old_image=old)
 
 
 def queue_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

@@ -10,14 +10,18 @@ from switchboard.adapters.aws import client, wired
 from switchboard.adapters.dynamo import DynamoObjectStore
 from switchboard.adapters.dynamo_auth import DynamoAuthStore
 from switchboard.adapters.dynamo_automation import DynamoAutomationStore
+from switchboard.adapters.dynamo_datastreams import DynamoDataStreamStore
 from switchboard.adapters.dynamo_webhooks import DynamoDeliveryStore, DynamoWebhookStore
 from switchboard.adapters.queues import SqsQueue
 from switchboard.config import local_run
 from switchboard.domain.service import ObjectService
 
 if TYPE_CHECKING:
+    from switchboard.adapters.kinesis import RoleCredentials
+    from switchboard.pipeline.datastreams import DataStreamService
     from switchboard.pipeline.delivery import Deliverer
     from switchboard.pipeline.fanout import FanOut
+    from switchboard.pipeline.forwarder import Forwarder, Registration
     from switchboard.pipeline.hooks import HookService
     from switchboard.pipeline.webhooks import WebhookService
     from switchboard.pipeline.workflows import EnabledWorkflows, WorkflowRunner, WorkflowService
@@ -50,6 +54,12 @@ def reset() -> None:
         workflows,
         enabled_workflows,
         runner,
+        datastream_store,
+        backfill_queue,
+        platform_account,
+        data_streams,
+        role_credentials,
+        forwarder,
         client,
     ):
         cached.cache_clear()
@@ -162,3 +172,80 @@ def runner() -> WorkflowRunner:
 
     actions = build_actions(objects(), HttpSender(allow_private=local_run()), allow_private=local_run())
     return WorkflowRunner(automation_store(), enabled_workflows(), WorkflowEngine(actions), load_object)
+
+
+@cache
+def datastream_store() -> DynamoDataStreamStore:
+    return DynamoDataStreamStore(client("dynamodb"), wired(wiring.AUTOMATION.env_var))
+
+
+@cache
+def backfill_queue() -> SqsQueue:
+    return SqsQueue(client("sqs"), wired(wiring.BACKFILL_QUEUE.env_var))
+
+
+@cache
+def platform_account() -> str:
+    """This deployment's AWS account (what a customer's role must trust); one call per container."""
+    return client("sts").get_caller_identity()["Account"]
+
+
+def check_data_stream(account_id: str, region: str, external_id: str) -> None:
+    """Assume the customer's role with the org's ExternalId and check the stream is active;
+    ValueError with the reason otherwise."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from switchboard.pipeline.datastreams import STREAM_NAME
+
+    try:
+        kinesis = role_credentials().kinesis(account_id, region, external_id)
+        summary = kinesis.describe_stream_summary(StreamName=STREAM_NAME)["StreamDescriptionSummary"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ValueError(
+            f"cannot reach {STREAM_NAME} through KustomerDataStreamRole in {account_id} ({region}) with "
+            f"this org's ExternalId: {exc}"
+        ) from None
+    if summary["StreamStatus"] not in ("ACTIVE", "UPDATING"):
+        raise ValueError(f"{STREAM_NAME} is {summary['StreamStatus']}, not ACTIVE")
+
+
+@cache
+def data_streams() -> DataStreamService:
+    from switchboard.pipeline.datastreams import DataStreamService
+
+    return DataStreamService(datastream_store(), check_data_stream, backfill_queue(), platform_account)
+
+
+@cache
+def role_credentials() -> RoleCredentials:
+    from switchboard.adapters.kinesis import RoleCredentials
+
+    return RoleCredentials(client("sts"))
+
+
+class _Registrations:
+    """An org's registration, read once per org and batch (activation applies at once)."""
+
+    def active(self, org: str) -> Registration | None:
+        from switchboard.pipeline.forwarder import Registration
+
+        return Registration.from_config(org, datastream_store().config(org))
+
+
+class _Parking:
+    def park(self, org: str, registration_id: str, events: list[dict], reason: str) -> None:
+        datastream_store().park(org, events, reason)
+
+
+@cache
+def forwarder() -> Forwarder:
+    from switchboard.adapters.kinesis import StreamWriter
+    from switchboard.pipeline.forwarder import Forwarder
+
+    def writer(registration: Registration) -> StreamWriter:
+        kinesis = role_credentials().kinesis(
+            registration.accountId, registration.region, registration.externalId
+        )
+        return StreamWriter(kinesis)
+
+    return Forwarder(_Registrations(), writer, _Parking())

@@ -135,6 +135,7 @@ class FunctionSpec:
     routes: tuple[Route, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
+    assume_roles: tuple[str, ...] = ()  # role ARN patterns it may assume (customers' accounts)
 
 
 OBJECTS = Table(
@@ -166,6 +167,7 @@ WEBHOOKS = Table(
     env_var="WEBHOOKS_TABLE",
     partition_key="org",
     sort_key="id",
+    stream="NEW_AND_OLD_IMAGES",  # a webhook turned off is an event for the data stream
     description="Outbound webhooks per org: URL, events, headers, signing secrets, on/off state.",
 )
 
@@ -196,6 +198,7 @@ AUTOMATION = Table(
         Index(name="byTime", partition_key="timePk", sort_key="timeSk", projection=Projection.ALL),
     ),
     ttl_attribute="expiresAt",
+    stream="NEW_IMAGE",  # hook transactions and workflow runs are events for the data stream
     description="Inbound hooks (by id and by hash), hook transactions (idempotency and debug "
     "listing), workflows, workflow runs and pull pollers with their cursors.",
 )
@@ -227,7 +230,28 @@ WORKFLOW_RUNS_QUEUE = Queue(
     "(a hook's groupBy value, an object id), deduplicated per transaction.",
 )
 
-QUEUES: tuple[Queue, ...] = (DELIVERY_QUEUE, EVENTS_FAILED_QUEUE, WORKFLOW_RUNS_QUEUE)
+BACKFILL_QUEUE = Queue(
+    key="backfill",
+    env_var="BACKFILL_QUEUE_URL",
+    visibility_timeout_s=600,
+    max_receive_count=5,
+    description="One message per page of one kind of an org's objects to send to its data stream.",
+)
+
+FORWARD_FAILED_QUEUE = Queue(
+    key="forward-failed",
+    env_var="FORWARD_FAILED_QUEUE_URL",
+    max_receive_count=None,
+    description="On-failure destination of the forwarder's streams: batches it gave up on.",
+)
+
+QUEUES: tuple[Queue, ...] = (
+    DELIVERY_QUEUE,
+    EVENTS_FAILED_QUEUE,
+    WORKFLOW_RUNS_QUEUE,
+    BACKFILL_QUEUE,
+    FORWARD_FAILED_QUEUE,
+)
 
 API_STAGE = "prod"  # the REST API's stage; the local run answers on /v1/... and /prod/v1/...
 BASE_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "INFO"}
@@ -246,7 +270,8 @@ API = FunctionSpec(
         "deliveries": Access.READ_WRITE,
         "automation": Access.READ_WRITE,
     },
-    queues=("deliveries", "workflow-runs"),
+    queues=("deliveries", "workflow-runs", "backfill"),
+    assume_roles=("arn:aws:iam::*:role/KustomerDataStreamRole",),  # checks a registration
     routes=(
         Route("ANY", "/v1"),
         Route("ANY", "/v1/{proxy+}"),
@@ -327,7 +352,32 @@ PULL = FunctionSpec(
     environment={"POWERTOOLS_SERVICE_NAME": "switchboard-pull"},
 )
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (API, EVENTS, DELIVER, HOOKS, WORKFLOWS, PULL)
+FORWARD = FunctionSpec(
+    name="forward",
+    code="functions/forward",
+    handler="handler.handler",
+    description="Forwards every event of an org to the Kinesis stream in the org's own AWS account",
+    memory_mb=1024,
+    timeout_s=120,
+    tables={"objects": Access.READ, "automation": Access.READ_WRITE},
+    queues=("backfill",),
+    triggers=(
+        StreamTrigger(
+            table="objects", batch_size=1000, max_batching_window_s=1, on_failure_queue="forward-failed"
+        ),
+        StreamTrigger(
+            table="automation", batch_size=500, max_batching_window_s=1, on_failure_queue="forward-failed"
+        ),
+        StreamTrigger(
+            table="webhooks", batch_size=100, max_batching_window_s=1, on_failure_queue="forward-failed"
+        ),
+        QueueTrigger(queue="backfill", batch_size=1),
+    ),
+    assume_roles=("arn:aws:iam::*:role/KustomerDataStreamRole",),
+    environment={"POWERTOOLS_SERVICE_NAME": "switchboard-forward"},
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (API, EVENTS, DELIVER, HOOKS, WORKFLOWS, PULL, FORWARD)
 
 # Custom metrics (CloudWatch embedded metric format) that the stack alarms on.
 METRICS_NAMESPACE = "Switchboard"

@@ -89,6 +89,8 @@ OUTBOUND_WEBHOOK = Permission("outbound_webhook", frozenset({"org.permission.out
 HOOK = {action: _permission("hook", action) for action in ("read", "create", "update")}
 HOOK_RECEIVE = Permission("hooks.receive", frozenset({"org.hooks"}))
 WORKFLOW = {action: _permission("workflow", action) for action in ("read", "create", "update", "call")}
+# Registering a data stream hands the org's events to another AWS account: admins only.
+DATA_STREAM = Permission("data_stream", frozenset({ADMIN}))
 ANY_KEY = Permission("key.valid", frozenset())  # any valid key: GET /v1/users/current
 
 ALL_ROLES: frozenset[str] = frozenset(

@@ -143,6 +143,7 @@ class HookService:
         earlier = self.store.put_transaction(
             org=org,
             hook_id=hook.id,
+            hook_type=hook.type,
             dedupe=dedupe,
             tx_id=tx_id,
             received_at=now,

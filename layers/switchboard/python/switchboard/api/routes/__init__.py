@@ -9,6 +9,7 @@ def register_all(app: APIGatewayRestResolver) -> None:
     from switchboard.api.routes import (
         conversations,
         customers,
+        datastreams,
         directory,
         hooks,
         klasses,
@@ -30,5 +31,6 @@ def register_all(app: APIGatewayRestResolver) -> None:
         hooks,
         workflows,
         pullers,
+        datastreams,
     ):
         module.register(app)
