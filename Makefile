@@ -12,7 +12,10 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint unit integration infra e2e synth bench deploy format clean
+ONBOARDING_TEMPLATE ?= build/kustomer-data-stream.template.json
+ONBOARDING_OUT := build/cdk.out.onboarding
+
+.PHONY: run test lint unit integration infra e2e synth onboarding-template bench deploy format clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,10 +51,24 @@ e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
 
 synth: $(STAMP) $(NODE_STAMP)
-	npx --no-install cdk synth
+	npx --no-install cdk synth Switchboard
 
+# The platform only: DataStreamOnboarding is deployed by each customer, from its template.
 deploy: $(STAMP) $(NODE_STAMP)
-	npx --no-install cdk deploy --require-approval broadening
+	npx --no-install cdk deploy Switchboard --require-approval broadening
+
+# The customer-side template (stack DataStreamOnboarding: kustomer-data-stream,
+# KustomerDataStreamRole, the sample consumer, alarms) as plain CloudFormation JSON, for the
+# console's "Create stack > With new resources". Offline; no bootstrap parameter, no assets.
+#   make onboarding-template PLATFORM_ACCOUNT=123456789012   KustomerAccountId default
+#   make onboarding-template ONBOARDING_TEMPLATE=path.json    another output file
+onboarding-template: $(STAMP) $(NODE_STAMP)
+	@mkdir -p $(dir $(ONBOARDING_TEMPLATE))
+	npx --no-install cdk synth DataStreamOnboarding --exclusively --quiet --output $(ONBOARDING_OUT) \
+		--path-metadata false --version-reporting false --asset-metadata false \
+		$(if $(PLATFORM_ACCOUNT),--context switchboard:platformAccountId=$(PLATFORM_ACCOUNT))
+	cp $(ONBOARDING_OUT)/DataStreamOnboarding.template.json $(ONBOARDING_TEMPLATE)
+	@echo "wrote $(ONBOARDING_TEMPLATE)"
 
 bench: $(STAMP)
 	$(PY) -m bench

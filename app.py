@@ -1,6 +1,8 @@
-"""CDK app: `cdk synth` / `cdk deploy` build Switchboard from switchboard.wiring.
+"""CDK app: `cdk synth` / `cdk deploy` build Switchboard from switchboard.wiring, and
+`cdk synth DataStreamOnboarding` the template customers run in their own account.
 
-Runs offline: without CDK_DEFAULT_REGION the stack is environment-agnostic.
+Runs offline: without CDK_DEFAULT_REGION the platform stack is environment-agnostic; the
+onboarding stack always is (customers pick the account and region).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import aws_cdk as cdk  # noqa: E402
 
+from infra.onboarding_stack import add_onboarding  # noqa: E402
 from infra.platform_stack import add_platform  # noqa: E402
 from infra.settings import cdk_json_context  # noqa: E402
 
@@ -36,6 +39,9 @@ def main() -> None:
     # (context passed by the CLI takes precedence).
     app = cdk.App(context=cdk_json_context(ROOT / "cdk.json"))
     add_platform(app, env=environment())
+    # KustomerAccountId defaults to context switchboard:platformAccountId, else the account the
+    # CLI resolved (where the platform is deployed), else the customer must enter it.
+    add_onboarding(app, platform_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()
 
 

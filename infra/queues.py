@@ -58,7 +58,7 @@ class Queues(Construct):
                 acknowledge(
                     queue,
                     "AwsSolutions-SQS3",
-                    f"'{spec.key}' is itself a dead-letter store: the on-failure destination of a "
+                    "This queue is itself a dead-letter store: the on-failure destination of a "
                     "DynamoDB stream mapping, holding descriptions of discarded batches. Nothing "
                     "consumes it, so no receive can fail; an alarm fires as soon as it holds a message.",
                 )
