@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import aws_calls, cold_start, local_run
+from bench import aws_calls, cold_start, data_stream, deliveries, hooks, local_run
 
 
 def main() -> int:
@@ -21,6 +21,9 @@ def main() -> int:
         "cold_start": cold_start.run(),
         "aws_calls_per_request": aws_calls.run(),
         "local_run": local_run.run(),
+        "deliveries": deliveries.run(),
+        "hooks": hooks.run(),
+        "data_stream": data_stream.run(),
     }
     out = Path(__file__).with_name("results.json")
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -101,6 +101,8 @@ def concrete(path: str, ids: dict[str, str]) -> str:
             parts[position] = "web"
         elif part == "<hook_id>":
             parts[position] = ids["hook"]
+        elif part == "<stream_id>":
+            parts[position] = ids["workflow"]  # B has no data stream; any id of B's must miss too
         elif part == "<puller_id>":
             parts[position] = ids["puller"]
         elif part == "<workflow_id>":

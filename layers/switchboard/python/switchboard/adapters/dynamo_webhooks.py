@@ -251,7 +251,8 @@ class DynamoDeliveryStore:
                 self.table: [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_MAX]]
             }
             for pause in (0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6):
-                time.sleep(pause)
+                if pause:
+                    time.sleep(pause)
                 request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
                 if not request:
                     break

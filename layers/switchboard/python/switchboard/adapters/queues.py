@@ -45,7 +45,8 @@ class SqsQueue:
                     entry.update(MessageGroupId=group, MessageDeduplicationId=dedupe)
                 entries.append(entry)
             for pause in (0, 0.05, 0.2, 0.8):
-                time.sleep(pause)
+                if pause:
+                    time.sleep(pause)
                 response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
                 failed = {f["Id"] for f in response.get("Failed", [])}
                 entries = [e for e in entries if e["Id"] in failed]

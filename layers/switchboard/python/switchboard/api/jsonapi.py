@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from typing import Any
@@ -11,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from switchboard.domain.records import Page, Record
 from switchboard.domain.resources import resource
+from switchboard.errors import BadRequest
 
 JSON = "application/json"
 
@@ -56,3 +59,23 @@ def error(status: int, code: str, title: str, detail: str, source: dict[str, str
     if source:
         entry["source"] = source
     return respond({"errors": [entry]}, status)
+
+
+def cursor_out(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def cursor_in(cursor: str | None, owner_field: str, owner: str) -> dict[str, Any] | None:
+    """A cursor is only ever a position inside the caller's own list."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = isinstance(key, dict) and all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
+        )
+    except (ValueError, binascii.Error):
+        valid = False
+    if not valid or key.get(owner_field, {}).get("S") != owner:
+        raise BadRequest("cursor is not a cursor of this list", parameter="cursor")
+    return key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,23 +14,26 @@ from switchboard import services
 logger = Logger()
 
 
+_POOL = ThreadPoolExecutor(max_workers=10)  # one per container: a batch holds at most ten
+
+
 def deliver_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Deliver up to ten messages in parallel (each may wait up to its webhook's timeout);
     a message whose handling raised is reported failed and comes back after the visibility
-    timeout (then to the DLQ)."""
+    timeout (then to the DLQ). One log line per batch counts the outcomes."""
     deliverer = services.deliverer()
 
-    def one(record: dict[str, Any]) -> str | None:
+    def one(record: dict[str, Any]) -> tuple[str, str | None]:
         try:
-            outcome = deliverer.deliver(json.loads(record["body"]))
-            logger.info("delivery", extra={"messageId": record["messageId"], "outcome": outcome})
-            return None
+            return deliverer.deliver(json.loads(record["body"])), None
         except Exception:
             logger.exception("delivery failed", extra={"messageId": record["messageId"]})
-            return record["messageId"]
+            return "error", record["messageId"]
 
-    with ThreadPoolExecutor(max_workers=max(1, min(10, len(records)))) as pool:
-        failed = [message_id for message_id in pool.map(one, records) if message_id]
+    results = list(_POOL.map(one, records))
+    failed = [message_id for _, message_id in results if message_id]
+    outcomes = Counter(outcome.split(":", 1)[0] for outcome, _ in results)
+    logger.info("deliveries", extra={"messages": len(records), "outcomes": dict(outcomes)})
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 

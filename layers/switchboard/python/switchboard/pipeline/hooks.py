@@ -22,6 +22,7 @@ from switchboard.domain import hooks
 from switchboard.domain.hooks import Hook, HookBody, HookNotFound
 from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.headers import header
+from switchboard.patching import changes_from
 
 # Body field -> Hook attribute, and what a null clears the optional ones to.
 _UPDATABLE = (
@@ -97,17 +98,7 @@ class HookService:
 
     def update(self, org: str, hook_type: str, hook_id: str, body: HookBody) -> Hook:
         current = self.get(org, hook_type, hook_id)
-        sent = body.model_dump(exclude_unset=True)
-        changes: dict[str, Any] = {}
-        for name, attribute in _UPDATABLE:
-            if name not in sent:
-                continue
-            value = sent[name]
-            if value is None:
-                if name not in _CLEARED:
-                    raise BadRequest(f"{name} cannot be null", f"/{name}")
-                value = _CLEARED[name]
-            changes[attribute] = value
+        changes = changes_from(body, _UPDATABLE, _CLEARED)
         updated = replace(current, **changes, rev=current.rev + 1, updated_at=self.clock())
         try:
             self.store.put_hook(updated, current.rev)

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from aws_lambda_powertools import Logger
@@ -42,10 +42,11 @@ from switchboard import ids
 from switchboard.adapters.dynamo_automation import StaleItem
 from switchboard.domain.hooks import MAX_KEY_LENGTH, Hook, body_path, lookup
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
+from switchboard.patching import changes_from
 
 if TYPE_CHECKING:
     from switchboard.adapters.dynamo_pullers import DynamoPullerStore
-    from switchboard.adapters.http_sender import Response
+    from switchboard.adapters.http_sender import Requester
     from switchboard.pipeline.hooks import HookService
 
 logger = Logger()
@@ -80,19 +81,6 @@ class Leased(Exception):
 
 class LeaseLost(Exception):
     """The puller was deleted, its cursor reset, or another run took it over: stop writing."""
-
-
-class Requester(Protocol):
-    """`HttpSender.request`: SSRF-checked, never raises for network trouble."""
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str] | None = None,
-        body: bytes | None = None,
-        timeout_s: float | None = None,
-    ) -> Response: ...
 
 
 # --- request bodies -------------------------------------------------------------------------
@@ -522,16 +510,7 @@ class PullService:
     def update(self, org: str, puller_id: str, body: PullerPatch) -> tuple[Puller, PullerState]:
         current, _ = self.get(org, puller_id)
         sent = body.model_dump(exclude_unset=True)
-        changes: dict[str, Any] = {}
-        for name, attribute in _UPDATABLE:
-            if name not in sent:
-                continue
-            value = sent[name]
-            if value is None:
-                if name not in _CLEARED:
-                    raise BadRequest(f"{name} cannot be null", f"/{name}")
-                value = _CLEARED[name]
-            changes[attribute] = value
+        changes = changes_from(body, _UPDATABLE, _CLEARED)
         now = self.clock()
         updated = replace(current, **changes, rev=current.rev + 1, updated_at=now)
         self._check(updated, url=updated.url != current.url, hook=updated.hook_id != current.hook_id)

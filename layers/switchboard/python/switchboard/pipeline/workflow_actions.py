@@ -25,10 +25,10 @@ import signal
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from switchboard.adapters.http_sender import METHODS, Response, UnsafeDestination, check_url
+from switchboard.adapters.http_sender import METHODS, Requester, UnsafeDestination, check_url
 from switchboard.domain import kinds
 from switchboard.domain.kinds import Kind
 from switchboard.domain.records import Record, UniqueKey
@@ -45,19 +45,6 @@ REGEX_TIMEOUT_S = 1.0
 MAX_TEST_STRING = 20_000
 ERROR_BODY_PREVIEW = 4096
 _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|signature|api[-_]?key", re.I)
-
-
-class Requester(Protocol):
-    """What the REST action needs of HttpSender (tests may pass any object that does this)."""
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str] | None = None,
-        body: bytes | None = None,
-        timeout_s: float | None = None,
-    ) -> Response: ...
 
 
 def flatten(record: Record) -> dict[str, Any]:

@@ -3,9 +3,6 @@
 No `from __future__ import annotations`: routing reads the body models from the annotations.
 """
 
-import base64
-import binascii
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +12,6 @@ from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import OUTBOUND_WEBHOOK
 from switchboard.domain.events import SUBSCRIBABLE
 from switchboard.domain.webhooks import RedriveBody, WebhookBody, resource
-from switchboard.errors import BadRequest
 
 BASE = "/v1/outbound-webhooks"
 ONE = f"{BASE}/<webhook_id>"
@@ -23,28 +19,8 @@ TAGS = ["outbound webhooks"]
 PAGE_MAX = 100
 
 
-def _cursor_out(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _cursor_in(cursor: str | None, owner_field: str, owner: str) -> dict[str, Any] | None:
-    """A cursor is only ever a position inside the caller's own list."""
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and all(
-            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
-        )
-    except (ValueError, binascii.Error):
-        valid = False
-    if not valid or key.get(owner_field, {}).get("S") != owner:
-        raise BadRequest("cursor is not a cursor of this list", parameter="cursor")
-    return key
-
-
 def _page(path: str, rows: list[dict[str, Any]], size: int, last: dict[str, Any] | None):
-    next_cursor = _cursor_out(last)
+    next_cursor = jsonapi.cursor_out(last)
     links = {
         "self": path,
         "next": f"{path.split('?')[0]}?{urlencode({'pageSize': size, 'cursor': next_cursor})}"
@@ -72,7 +48,9 @@ def register(app) -> None:
     def transactions(pageSize: int = 50, cursor: str | None = None):
         org = principal().org
         size = min(pageSize, PAGE_MAX)
-        rows, last = services.delivery_store().transactions(org, size, _cursor_in(cursor, "orgPk", org))
+        rows, last = services.delivery_store().transactions(
+            org, size, jsonapi.cursor_in(cursor, "orgPk", org)
+        )
         data = [
             {
                 "type": "webhook_transaction",
@@ -171,7 +149,7 @@ def register(app) -> None:
         org = principal().org
         hook = services.webhooks().get(org, webhook_id)
         size = min(pageSize, PAGE_MAX)
-        start = _cursor_in(cursor, "pk", f"{org}#{hook.id}")
+        start = jsonapi.cursor_in(cursor, "pk", f"{org}#{hook.id}")
         rows, last = services.delivery_store().attempts(org, hook.id, size, start)
         data = [
             {"type": "webhook_attempt", "id": f"{row['eventId']}-{row['attempt']}", "attributes": row}

@@ -3,9 +3,6 @@
 No `from __future__ import annotations`: routing reads the body models from the annotations.
 """
 
-import base64
-import binascii
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -14,7 +11,6 @@ from switchboard import services
 from switchboard.api import jsonapi
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import WORKFLOW
-from switchboard.errors import BadRequest
 
 BASE = "/v1/workflows"
 ONE = f"{BASE}/<workflow_id>"
@@ -55,21 +51,6 @@ def run_resource(run: dict[str, Any]) -> dict[str, Any]:
         "attributes": {k: v for k, v in run.items() if k != "id"},
         "links": {"self": f"{BASE}/{run['workflowId']}/runs/{run['id']}"},
     }
-
-
-def _cursor_in(cursor: str | None, owner: str) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and all(
-            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
-        )
-    except (ValueError, binascii.Error):
-        valid = False
-    if not valid or key.get("timePk", {}).get("S") != owner:
-        raise BadRequest("cursor is not a cursor of this list", parameter="cursor")
-    return key
 
 
 def register(app) -> None:
@@ -117,9 +98,9 @@ def register(app) -> None:
         org = principal().org
         size = min(pageSize, PAGE_MAX)
         runs, last = services.workflows().runs(
-            org, workflow_id, size, _cursor_in(cursor, f"{org}#run#{workflow_id}")
+            org, workflow_id, size, jsonapi.cursor_in(cursor, "timePk", f"{org}#run#{workflow_id}")
         )
-        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        next_cursor = jsonapi.cursor_out(last)
         links = {
             "self": f"{BASE}/{workflow_id}/runs",
             "next": f"{BASE}/{workflow_id}/runs?pageSize={size}&cursor={next_cursor}"
