@@ -45,7 +45,7 @@ integration: $(STAMP)
 
 infra: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/infra -q
-	npx --no-install cdk synth --quiet > /dev/null
+	npx --no-install cdk synth --all --quiet > /dev/null
 
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q

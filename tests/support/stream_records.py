@@ -8,6 +8,7 @@ item, and an SQS message as `{"messageId", "receiptHandle", "body", "attributes"
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 import uuid
@@ -38,9 +39,9 @@ def stream_record(
         "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
     if new_image is not None:
-        change["NewImage"] = new_image
+        change["NewImage"] = lambda_image(new_image)
     if old_image is not None:
-        change["OldImage"] = old_image
+        change["OldImage"] = lambda_image(old_image)
     return {
         "eventID": uuid.uuid4().hex,
         "eventName": event_name,
@@ -50,6 +51,19 @@ def stream_record(
         "dynamodb": change,
         "eventSourceARN": OBJECTS_STREAM_ARN,
     }
+
+
+def lambda_image(item: Item) -> Item:
+    """An image as Lambda's JSON event carries it: binary values base64-encoded."""
+
+    def plain(value: dict[str, Any]) -> dict[str, Any]:
+        if "B" in value:
+            raw = value["B"]
+            raw = raw.value if hasattr(raw, "value") else raw
+            return {"B": base64.b64encode(raw).decode("ascii")}
+        return value
+
+    return {name: plain(value) for name, value in item.items()}
 
 
 def insert(item: Item, key_names: tuple[str, str] = ("pk", "sk")) -> dict[str, Any]:

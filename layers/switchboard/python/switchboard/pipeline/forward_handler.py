@@ -10,6 +10,7 @@ carry deterministic ids, and consumers keep the highest `rev`).
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -127,13 +128,20 @@ def _automation_event(image: dict[str, Any]) -> dict[str, Any] | None:
                 "hookId": pk.split("#tx#", 1)[1],
                 "hookType": image.get("hookType", {}).get("S", "web"),
                 "receivedAt": image["receivedAt"]["S"],
-                "data": gzip.decompress(raw if isinstance(raw, bytes) else bytes(raw)),
+                "data": gzip.decompress(_binary(raw)),
             },
         )
     if "#run#" in pk:
         run = json.loads(image["doc"]["S"])
         return workflow_run_event(org, run) if run.get("status") in FINISHED else None
     return None
+
+
+def _binary(value: Any) -> bytes:
+    """A B attribute: Lambda's stream events carry it base64-encoded; boto3 gives bytes."""
+    if isinstance(value, str):
+        return base64.b64decode(value)
+    return value.value if hasattr(value, "value") else bytes(value)
 
 
 # --- backfill -------------------------------------------------------------------------------
