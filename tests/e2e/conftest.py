@@ -114,8 +114,9 @@ def _wait_for_api(run: LocalRun) -> None:
     pytest.fail(f"GET /v1/users/current never answered 200 (last: {last!r}):\n{run.output.read_text()}")
 
 
-def launch(state_dir: Path) -> LocalRun:
-    """Start `python -m emulator` on free ports and wait until the API answers a valid key."""
+def launch(state_dir: Path, *options: str) -> LocalRun:
+    """Start `python -m emulator` on free ports and wait until the API answers a valid key;
+    `options` are more command-line options (e.g. `--no-data-stream`)."""
     output = state_dir / "terminal.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -125,7 +126,7 @@ def launch(state_dir: Path) -> LocalRun:
     with output.open("wb") as sink:
         # Output goes to a file, not a pipe: an unread pipe would fill up and stall the server.
         process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--port", "0", "--state-dir", str(state_dir)],
+            [sys.executable, "-m", "emulator", "--port", "0", "--state-dir", str(state_dir), *options],
             cwd=ROOT,
             env=env,
             stdout=sink,
