@@ -8,7 +8,6 @@ and change-to-consumer latency on the local run.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -16,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.moto_env import in_process_aws
 from tests.e2e.conftest import launch, stop
 
 
@@ -27,90 +27,71 @@ def _percentile(values: list[float], fraction: float) -> float:
 def forwarding(events: int = 10_000, batch: int = 1_000, objects: int = 500) -> dict[str, Any]:
     """`events` changes of `objects` customers, in stream batches of `batch` records: what 1,000
     events per second look like to the forward function (batch size 1,000, 1 s window)."""
-    import boto3
-    from moto import mock_aws
 
     from emulator.customer_account import CUSTOMER_ACCOUNT_ID, create_onboarding_resources, customer_session
-    from switchboard import admin, services, wiring
+    from switchboard import services, wiring
     from switchboard.adapters.aws import client
     from switchboard.adapters.dynamo import to_item
-    from switchboard.adapters.provision import create_queues, create_tables
     from switchboard.domain.records import Record
     from switchboard.pipeline import forward_handler
     from switchboard.pipeline.datastreams import RegistrationBody
     from tests.support import stream_records
 
-    saved = dict(os.environ)
-    os.environ.update(
-        {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        with mock_aws():
-            for key, name in create_tables(boto3.client("dynamodb")).items():
-                os.environ[wiring.table(key).env_var] = name
-            for key, url in create_queues(boto3.client("sqs")).items():
-                if key in {q.key for q in wiring.QUEUES}:
-                    os.environ[wiring.queue(key).env_var] = url
-            services.reset()
-            org = admin.create_org("Bench")["id"]
-            session = customer_session()
-            external_id = services.datastream_store().external_id(org)
-            create_onboarding_resources(session, services.platform_account(), external_id)
-            body = RegistrationBody(accountId=CUSTOMER_ACCOUNT_ID, region="us-east-1")
-            services.data_streams().register(org, body)
-            seen: Counter[str] = Counter()
+    with in_process_aws() as org:
+        session = customer_session()
+        external_id = services.datastream_store().external_id(org)
+        create_onboarding_resources(session, services.platform_account(), external_id)
+        body = RegistrationBody(accountId=CUSTOMER_ACCOUNT_ID, region="us-east-1")
+        services.data_streams().register(org, body)
+        seen: Counter[str] = Counter()
 
-            def count(event_name: str, **_: object) -> None:
-                seen[event_name.split(".", 2)[1] + ":" + event_name.split(".")[-1]] += 1
+        def count(event_name: str, **_: object) -> None:
+            seen[event_name.split(".", 2)[1] + ":" + event_name.split(".")[-1]] += 1
 
-            for service in ("dynamodb", "sqs", "sts"):
-                client(service).meta.events.register(f"before-call.{service}.*", count)
-            services.forwarder()  # built once per container
-            kinesis_calls: Counter[str] = Counter()
+        for service in ("dynamodb", "sqs", "sts"):
+            client(service).meta.events.register(f"before-call.{service}.*", count)
+        services.forwarder()  # built once per container
+        kinesis_calls: Counter[str] = Counter()
 
-            def count_kinesis(event_name: str, **_: object) -> None:
-                kinesis_calls[event_name.split(".")[-1]] += 1
+        def count_kinesis(event_name: str, **_: object) -> None:
+            kinesis_calls[event_name.split(".")[-1]] += 1
 
-            # The writer's client (cached with the role's credentials) counts its own calls.
-            writer_client = services.role_credentials().kinesis(CUSTOMER_ACCOUNT_ID, "us-east-1", external_id)
-            writer_client.meta.events.register("before-call.kinesis.*", count_kinesis)
-            arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{wiring.OBJECTS.local_name}/stream/x"
-            revs: dict[int, int] = {}
-            started = time.perf_counter()
-            for start in range(0, events, batch):
-                records = []
-                for n in range(start, min(events, start + batch)):
-                    number = n % objects
-                    revs[number] = revs.get(number, 0) + 1
-                    record = Record(
-                        org=org,
-                        kind="customer",
-                        id=f"{number:024x}",
-                        rev=revs[number],
-                        created_at="2030-01-01T00:00:00.000Z",
-                        updated_at="2030-01-01T00:00:00.000Z",
-                        attributes={"name": f"Customer {number} v{revs[number]}"},
-                        list_key="customer",
-                    )
-                    item = to_item(record)
-                    records.append({**stream_records.insert(item), "eventSourceARN": arn})
-                forward_handler.handle({"Records": records})
-            elapsed = time.perf_counter() - started
-            put_calls = kinesis_calls["PutRecords"]
-            total_calls = sum(seen.values()) + sum(kinesis_calls.values())
-            return {
-                "events": events,
-                "stream_batch": batch,
-                "put_records_calls": put_calls,
-                "records_per_put_records": round(events / put_calls, 1),
-                "aws_calls_per_1000_events": round(total_calls * 1000 / events, 2),
-                "calls_by_operation": {**dict(seen), **{f"kinesis:{k}": v for k, v in kinesis_calls.items()}},
-                "events_per_s_in_process": round(events / elapsed),
-            }
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        # The writer's client (cached with the role's credentials) counts its own calls.
+        writer_client = services.role_credentials().kinesis(CUSTOMER_ACCOUNT_ID, "us-east-1", external_id)
+        writer_client.meta.events.register("before-call.kinesis.*", count_kinesis)
+        arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{wiring.OBJECTS.local_name}/stream/x"
+        revs: dict[int, int] = {}
+        started = time.perf_counter()
+        for start in range(0, events, batch):
+            records = []
+            for n in range(start, min(events, start + batch)):
+                number = n % objects
+                revs[number] = revs.get(number, 0) + 1
+                record = Record(
+                    org=org,
+                    kind="customer",
+                    id=f"{number:024x}",
+                    rev=revs[number],
+                    created_at="2030-01-01T00:00:00.000Z",
+                    updated_at="2030-01-01T00:00:00.000Z",
+                    attributes={"name": f"Customer {number} v{revs[number]}"},
+                    list_key="customer",
+                )
+                item = to_item(record)
+                records.append({**stream_records.insert(item), "eventSourceARN": arn})
+            forward_handler.handle({"Records": records})
+        elapsed = time.perf_counter() - started
+        put_calls = kinesis_calls["PutRecords"]
+        total_calls = sum(seen.values()) + sum(kinesis_calls.values())
+        return {
+            "events": events,
+            "stream_batch": batch,
+            "put_records_calls": put_calls,
+            "records_per_put_records": round(events / put_calls, 1),
+            "aws_calls_per_1000_events": round(total_calls * 1000 / events, 2),
+            "calls_by_operation": {**dict(seen), **{f"kinesis:{k}": v for k, v in kinesis_calls.items()}},
+            "events_per_s_in_process": round(events / elapsed),
+        }
 
 
 def latency(changes: int = 100) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from bench.moto_env import in_process_aws
 from switchboard.domain.records import Record
 
 EVENTS = 300  # events per timed run of each loop
@@ -138,38 +139,6 @@ class RemoteReceiver:
 
 
 # -- In-process AWS and Lambda-shaped records ------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _aws(**extra: str) -> Iterator[str]:
-    """moto in-process with the declared tables and queues, wired into the environment as the
-    stack wires a function's; yields a new org's id. The environment is restored afterwards."""
-    import boto3
-    from moto import mock_aws
-
-    from switchboard import admin, services, wiring
-    from switchboard.adapters.provision import create_queues, create_tables
-
-    env = {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "SWITCHBOARD_LOCAL": "1",  # as in `make run`: the receiver is on loopback
-        **extra,
-    }
-    with mock.patch.dict(os.environ, env), mock_aws():
-        os.environ.pop("AWS_ENDPOINT_URL", None)
-        os.environ.pop("AWS_PROFILE", None)
-        for key, name in create_tables(boto3.client("dynamodb")).items():
-            os.environ[wiring.table(key).env_var] = name
-        urls = create_queues(boto3.client("sqs"))
-        for queue in wiring.QUEUES:
-            os.environ[queue.env_var] = urls[queue.key]
-        services.reset()
-        try:
-            yield admin.create_org("Bench")["id"]
-        finally:
-            services.reset()
 
 
 def _template_customer(org: str) -> Record:
@@ -431,7 +400,7 @@ def throughput(events: int = EVENTS, rounds: int = ROUNDS) -> dict[str, Any]:
 
     receiver = RemoteReceiver()
     try:
-        with _aws() as org, _quiet_function_logs():
+        with in_process_aws() as org, _quiet_function_logs():
             hook = _create_webhook(org, receiver.url, "bench")
             # New events for every round and for the profile: each is a first delivery.
             evs = _events(_customers(_template_customer(org), (rounds + 1) * events + BATCH))
@@ -531,7 +500,7 @@ def aws_calls() -> dict[str, dict[str, float]]:
     receiver = Receiver()
     # Retries without a pause, so the retry message can be received at once.
     try:
-        with _aws(WEBHOOK_RETRY_SCHEDULE_S=",".join(["0"] * 10)) as org, _quiet_function_logs():
+        with in_process_aws(WEBHOOK_RETRY_SCHEDULE_S=",".join(["0"] * 10)) as org, _quiet_function_logs():
             template = _template_customer(org)
             _create_webhook(org, receiver.url, "bench")
             events_fn, deliver = load_handler(wiring.EVENTS), load_handler(wiring.DELIVER)

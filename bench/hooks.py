@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -16,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.moto_env import in_process_aws
 from tests.e2e.conftest import launch, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,51 +37,30 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def aws_calls() -> dict[str, dict[str, int]]:
     """Calls per accepted request, counted at the botocore clients against in-process moto."""
-    import boto3
-    from moto import mock_aws
-
-    from switchboard import admin, services, wiring
+    from switchboard import services
     from switchboard.adapters.aws import client
-    from switchboard.adapters.provision import create_queues, create_tables
     from switchboard.domain.hooks import HookBody
 
-    saved = dict(os.environ)
-    os.environ.update(
-        {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        with mock_aws():
-            for key, name in create_tables(boto3.client("dynamodb")).items():
-                os.environ[wiring.table(key).env_var] = name
-            urls = create_queues(boto3.client("sqs"))
-            for queue in wiring.QUEUES:
-                os.environ[queue.env_var] = urls[queue.key]
-            services.reset()
-            org = admin.create_org("Bench")["id"]
-            hook = services.hooks().create(org, "form", HookBody(title="orders", idempotencyKey=["id"]))
-            seen: Counter[str] = Counter()
+    with in_process_aws() as org:
+        hook = services.hooks().create(org, "form", HookBody(title="orders", idempotencyKey=["id"]))
+        seen: Counter[str] = Counter()
 
-            def count(event_name: str, **_: object) -> None:
-                seen[event_name.split(".")[-1]] += 1
+        def count(event_name: str, **_: object) -> None:
+            seen[event_name.split(".")[-1]] += 1
 
-            for service in ("dynamodb", "sqs"):
-                client(service).meta.events.register(f"before-call.{service}.*", count)
-            results: dict[str, dict[str, int]] = {}
-            headers = {"Content-Type": "application/json"}
-            for label, body in (
-                ("new transaction", b'{"id": 1}'),
-                ("partner retry (same key)", b'{"id": 1}'),
-                ("another transaction", b'{"id": 2}'),
-            ):
-                seen.clear()
-                services.hooks().receive(org, "form", hook.hash, headers, body)
-                results[label] = dict(seen)
-            services.reset()
-            return results
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for service in ("dynamodb", "sqs"):
+            client(service).meta.events.register(f"before-call.{service}.*", count)
+        results: dict[str, dict[str, int]] = {}
+        headers = {"Content-Type": "application/json"}
+        for label, body in (
+            ("new transaction", b'{"id": 1}'),
+            ("partner retry (same key)", b'{"id": 1}'),
+            ("another transaction", b'{"id": 2}'),
+        ):
+            seen.clear()
+            services.hooks().receive(org, "form", hook.hash, headers, body)
+            results[label] = dict(seen)
+        return results
 
 
 def local(acks: int = 300, orders: int = 200) -> dict[str, Any]:
