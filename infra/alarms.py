@@ -87,59 +87,50 @@ class Alarms(Construct):
                 queues.queues[key],
                 f"A DynamoDB stream mapping discarded records and described them in '{key}'",
             )
-        disabled = cloudwatch.Metric(
-            namespace=wiring.METRICS_NAMESPACE,
-            metric_name=wiring.WEBHOOK_DISABLED_METRIC,
-            statistic="Sum",
-            period=WEBHOOK_DISABLED_PERIOD,
-        )
-        self._notify(
+        self._any_alarm(
             "webhook-disabled",
-            disabled.create_alarm(
-                self,
-                "WebhookDisabledAlarm",
-                alarm_description="An outbound webhook was turned off after failing deliveries (or a 410)",
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            "WebhookDisabledAlarm",
+            self._custom_metric(wiring.WEBHOOK_DISABLED_METRIC),
+            "An outbound webhook was turned off after failing deliveries (or a 410)",
         )
-
-        failed_runs = cloudwatch.Metric(
-            namespace=wiring.METRICS_NAMESPACE,
-            metric_name=wiring.WORKFLOW_RUN_FAILED_METRIC,
-            statistic="Sum",
-            period=WEBHOOK_DISABLED_PERIOD,
-        )
-        self._notify(
+        self._any_alarm(
             "workflow-run-failed",
-            failed_runs.create_alarm(
-                self,
-                "WorkflowRunFailedAlarm",
-                alarm_description="A workflow run ended failed or timed out (see its run log)",
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            "WorkflowRunFailedAlarm",
+            self._custom_metric(wiring.WORKFLOW_RUN_FAILED_METRIC),
+            "A workflow run ended failed or timed out (see its run log)",
         )
         # A scheduled function has no queue to keep what failed: its errors are the signal.
         for spec in wiring.FUNCTIONS:
             if any(isinstance(t, wiring.ScheduleTrigger) for t in spec.triggers):
-                errors = functions[spec.name].metric_errors(period=WEBHOOK_DISABLED_PERIOD, statistic="Sum")
-                self._notify(
+                self._any_alarm(
                     f"{spec.name}-errors",
-                    errors.create_alarm(
-                        self,
-                        f"{camel(spec.name)}ErrorsAlarm",
-                        alarm_description=f"The scheduled {spec.name} function failed",
-                        threshold=1,
-                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                        evaluation_periods=1,
-                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    ),
+                    f"{camel(spec.name)}ErrorsAlarm",
+                    functions[spec.name].metric_errors(period=WEBHOOK_DISABLED_PERIOD, statistic="Sum"),
+                    f"The scheduled {spec.name} function failed",
                 )
+
+    @staticmethod
+    def _custom_metric(name: str) -> cloudwatch.Metric:
+        """A metric the functions emit (embedded metric format, no dimensions), summed."""
+        return cloudwatch.Metric(
+            namespace=wiring.METRICS_NAMESPACE,
+            metric_name=name,
+            statistic="Sum",
+            period=WEBHOOK_DISABLED_PERIOD,
+        )
+
+    def _any_alarm(self, name: str, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        """Alarm as soon as the summed metric counts one in a period; no data is no trouble."""
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self._notify(name, alarm)
 
     def _depth_alarm(self, name: str, queue: sqs.IQueue, description: str) -> None:
         metric = queue.metric_approximate_number_of_messages_visible(

@@ -7,6 +7,7 @@ import re
 
 from switchboard.api import routing
 from tests.integration.conftest import ApiClient
+from tests.support.workflows import callable_one_step
 
 BODIES = {
     "customers": {"name": "x"},
@@ -16,22 +17,9 @@ BODIES = {
 }
 
 
-CALLABLE_WORKFLOW = {
-    "name": "B check",
-    "trigger": {
-        "id": "1",
-        "eventName": "kustomer.workflow.call",
-        "transitions": [{"target": "match", "condition": {"op": "true", "values": [True]}}],
-    },
-    "steps": [
-        {
-            "id": "match",
-            "action": "kustomer.regex-match.generic",
-            "params": {"testString": "/#steps.1.inputs.text", "regex": "b"},
-            "transitions": [],
-        }
-    ],
-}
+CALLABLE_WORKFLOW = callable_one_step(
+    "B check", "kustomer.regex-match.generic", {"testString": "/#steps.1.inputs.text", "regex": "b"}
+)
 
 
 def seed(client: ApiClient) -> dict[str, str]:

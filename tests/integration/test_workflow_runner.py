@@ -14,6 +14,7 @@ from switchboard import services, wiring
 from tests.integration.conftest import ApiClient, load_handler
 from tests.integration.test_hooks import Receiver
 from tests.support import stream_records
+from tests.support.workflows import callable_one_step
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "order-sync"
 
@@ -146,22 +147,9 @@ def test_the_same_transaction_twice_runs_once(api: ApiClient, runs: Runs) -> Non
     assert len(api.get(f"/v1/workflows/{workflow['id']}/runs").json["data"]) == 1
 
 
-CREATE_TWICE = {
-    "name": "create without looking",
-    "trigger": {
-        "id": "1",
-        "eventName": "kustomer.workflow.call",
-        "transitions": [{"target": "create", "condition": {"op": "true", "values": [True]}}],
-    },
-    "steps": [
-        {
-            "id": "create",
-            "action": "kustomer.customer.create",
-            "params": {"name": "/#steps.1.inputs.name"},
-            "transitions": [],
-        }
-    ],
-}
+CREATE_TWICE = callable_one_step(
+    "create without looking", "kustomer.customer.create", {"name": "/#steps.1.inputs.name"}, "create"
+)
 
 
 def test_a_run_retried_after_a_crash_creates_nothing_twice(api: ApiClient, runs: Runs) -> None:
@@ -186,22 +174,11 @@ def test_a_run_retried_after_a_crash_creates_nothing_twice(api: ApiClient, runs:
 
 
 def test_a_call_runs_a_callable_workflow_and_logs_every_step(api: ApiClient, runs: Runs) -> None:
-    definition = {
-        "name": "match",
-        "trigger": {
-            "id": "1",
-            "eventName": "kustomer.workflow.call",
-            "transitions": [{"target": "match", "condition": {"op": "true", "values": [True]}}],
-        },
-        "steps": [
-            {
-                "id": "match",
-                "action": "kustomer.regex-match.generic",
-                "params": {"testString": "/#steps.1.inputs.text", "regex": "ORD-[0-9]+"},
-                "transitions": [],
-            }
-        ],
-    }
+    definition = callable_one_step(
+        "match",
+        "kustomer.regex-match.generic",
+        {"testString": "/#steps.1.inputs.text", "regex": "ORD-[0-9]+"},
+    )
     workflow = api.post("/v1/workflows", definition).json["data"]
     assert workflow["attributes"]["trigger"]["eventName"] == f"kustomer.workflow.{workflow['id']}.call"
     run_id = api.post(f"/v1/workflows/{workflow['id']}/call", {"inputs": {"text": "see ORD-7 now"}}).json[
