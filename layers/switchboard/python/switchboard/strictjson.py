@@ -1,0 +1,83 @@
+"""One JSON policy for every entry point: RFC 8259 only, in and out.
+
+Every body Switchboard takes from outside (REST, hooks, pulled feed items, a workflow's REST
+responses) is read with `loads`, and everything it writes to a queue, a stream or a webhook
+body is written with `dumps`, so nothing non-standard is ever carried onward:
+- the text must be valid UTF-8 (no replacement characters are invented);
+- `NaN`, `Infinity` and `-Infinity` are refused, and so are numbers that overflow a double
+  (`1e400`), which Python would read as infinity;
+- nesting deeper than `MAX_DEPTH` arrays/objects is refused before parsing, without recursion,
+  so a hostile 4 KB body cannot exhaust the stack.
+Each refusal is a `JsonRejected` (a `ValueError`) with a sentence a client can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+MAX_DEPTH = 64
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_OPENERS = frozenset(b"[{")
+
+
+class JsonRejected(ValueError):
+    """The text is not RFC 8259 JSON within Switchboard's limits; the message says why."""
+
+
+def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse strictly; raises `JsonRejected` for anything outside the policy."""
+    if isinstance(raw, str):
+        data = raw.encode("utf-8", errors="surrogatepass")
+        text = raw
+    else:
+        data = raw
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JsonRejected(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    check_depth(data, max_depth)
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except JsonRejected:
+        raise
+    except RecursionError:
+        raise JsonRejected(f"JSON is nested deeper than {max_depth} levels") from None
+    except ValueError as exc:
+        raise JsonRejected(f"the body is not valid JSON: {exc}") from None
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Serialize for a queue, a stream or a webhook: NaN/Infinity raise instead of being written."""
+    options.setdefault("separators", (",", ":"))
+    return json.dumps(value, allow_nan=False, **options)
+
+
+def check_depth(data: bytes, max_depth: int = MAX_DEPTH) -> None:
+    """Raise `JsonRejected` if arrays/objects nest deeper than `max_depth` (strings are skipped)."""
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return  # cannot be deeper than the number of openers
+    depth = 0
+    for match in _STRUCTURE.finditer(data):
+        token = match.group()
+        if len(token) != 1:
+            continue  # a string
+        if token[0] in _OPENERS:
+            depth += 1
+            if depth > max_depth:
+                raise JsonRejected(f"JSON is nested deeper than {max_depth} levels")
+        else:
+            depth -= 1
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonRejected(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonRejected(f"the number {text[:40]} is out of range")
+    return value
