@@ -21,6 +21,8 @@ from typing import Any
 MAX_DEPTH = 64
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _OPENERS = frozenset(b"[{")
+# a \\u escape (not itself escaped) of a surrogate: a high one must be followed by a low one
+_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:([dD][89abAB]..)(\\u[dD][c-fC-F]..)?|([dD][c-fC-F]..))")
 
 
 class JsonRejected(ValueError):
@@ -39,6 +41,7 @@ def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         except UnicodeDecodeError as exc:
             raise JsonRejected(f"the body is not valid UTF-8 (byte {exc.start})") from None
     check_depth(data, max_depth)
+    check_surrogates(data)
     try:
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except JsonRejected:
@@ -70,6 +73,15 @@ def check_depth(data: bytes, max_depth: int = MAX_DEPTH) -> None:
                 raise JsonRejected(f"JSON is nested deeper than {max_depth} levels")
         else:
             depth -= 1
+
+
+def check_surrogates(data: bytes) -> None:
+    """Refuse `\\ud800`-style escapes that do not form a pair: they are not Unicode text."""
+    if b"\\u" not in data:
+        return
+    for match in _SURROGATE.finditer(data):
+        if match.group(3) is not None or match.group(2) is None:
+            raise JsonRejected("the body holds a \\u escape of an unpaired surrogate")
 
 
 def _no_constant(name: str) -> Any:
