@@ -122,7 +122,14 @@ Trigger = StreamTrigger | QueueTrigger | ScheduleTrigger
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One Lambda entry point: its code folder, handler, limits, access and triggers."""
+    """One Lambda entry point: its code folder, handler, limits, access and triggers.
+
+    `tables` is what the function uses: the declared access, plus READ on every table whose
+    stream triggers it (a stream record is read from that table, and the handler tells the
+    tables apart by their names in the environment). Both the environment (`environment`) and
+    the IAM grants are built from `tables`, so a trigger can never reach a function that lacks
+    its table's name or the right to read it.
+    """
 
     name: str
     code: str  # folder under the repository root, e.g. functions/api
@@ -136,6 +143,17 @@ class FunctionSpec:
     triggers: tuple[Trigger, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
     assume_roles: tuple[str, ...] = ()  # role ARN patterns it may assume (customers' accounts)
+
+    def __post_init__(self) -> None:
+        tables = dict(self.tables)
+        for key in trigger_tables(self):
+            tables.setdefault(key, Access.READ)
+        object.__setattr__(self, "tables", tables)
+
+
+def trigger_tables(spec: FunctionSpec) -> tuple[str, ...]:
+    """The keys of the tables whose streams trigger `spec`, in declaration order."""
+    return tuple(dict.fromkeys(t.table for t in spec.triggers if isinstance(t, StreamTrigger)))
 
 
 OBJECTS = Table(
@@ -359,6 +377,7 @@ FORWARD = FunctionSpec(
     description="Forwards every event of an org to the Kinesis stream in the org's own AWS account",
     memory_mb=1024,
     timeout_s=120,
+    # READ on webhooks comes with its stream trigger (see FunctionSpec).
     tables={"objects": Access.READ, "automation": Access.READ_WRITE},
     queues=("backfill",),
     triggers=(
