@@ -285,3 +285,73 @@ def test_secrets_and_credentials_are_not_kept(api: ApiClient, receiver: Receiver
     assert kept["x-request-id"] == "r1"
     assert "authorization" not in kept and "cookie" not in kept
     assert "secret" not in json.dumps(api.get(f"/v1/hooks/web/{hook['id']}").json)
+
+
+def stored_transactions(api: ApiClient, hook: dict[str, Any]) -> list[dict[str, Any]]:
+    return api.get(f"/v1/hooks/{hook['attributes']['type']}/{hook['id']}/transactions").json["data"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('{"total": NaN}', "NaN"),
+        ('{"total": Infinity}', "Infinity"),
+        ('{"total": -Infinity}', "-Infinity"),
+        ('{"total": 1e400}', "out of range"),
+        ("[" * 2000 + "]" * 2000, "nested deeper"),
+        ('{"a":' * 2000 + "1" + "}" * 2000, "nested deeper"),
+        (b'{"name": "caf\xe9"}', "UTF-8"),
+        ('{"name": "\\ud800"}', "surrogate"),
+    ],
+    ids=["nan", "infinity", "-infinity", "1e400", "deep-arrays", "deep-objects", "latin-1", "surrogate"],
+)
+def test_non_standard_json_is_400_and_nothing_is_stored_or_queued(
+    api: ApiClient, receiver: Receiver, body: str | bytes, reason: str
+) -> None:
+    hook = create_hook(api, "form", debug=True)
+    code, headers, document = receiver.post(hook["attributes"]["url"], body)
+    assert code == 400, document
+    assert headers["Content-Type"] == "application/vnd.api+json"
+    [error] = document["errors"]
+    assert error["status"] == "400" and reason in error["detail"]
+    assert queued() == []
+    assert stored_transactions(api, hook) == []
+
+
+def test_a_hostile_body_to_an_unknown_or_disabled_hook_is_404_unparsed(
+    api: ApiClient, receiver: Receiver
+) -> None:
+    """The hook is looked up before the body is read: a bad address never costs a parse."""
+    hook = create_hook(api, "form")
+    url = hook["attributes"]["url"]
+    deep = "[" * 2000 + "]" * 2000
+    assert receiver.post(url.replace(hook["attributes"]["hash"], "0" * 64), deep)[0] == 404
+    assert receiver.post(url.rsplit("/", 1)[0] + "/not-a-hash", deep)[0] == 404
+    api.patch(f"/v1/hooks/form/{hook['id']}", {"enabled": False})
+    assert receiver.post(url, deep)[0] == 404
+    assert receiver.post(url, '{"a": NaN}')[0] == 404
+    assert queued() == []
+
+
+def test_the_signature_is_checked_before_the_body_is_parsed(api: ApiClient, receiver: Receiver) -> None:
+    secret = "partner-shared-secret-123"
+    hook = create_hook(api, "form", signature={"header": "X-Hub-Signature-256", "secret": secret})
+    url = hook["attributes"]["url"]
+    body = b"[" * 2000
+    assert receiver.post(url, body)[0] == 401  # unsigned: refused before any parse
+    signed = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert receiver.post(url, body, headers={"X-Hub-Signature-256": signed})[0] == 400
+    assert queued() == []
+
+
+def test_a_body_the_gateway_cannot_hand_over_as_text_is_400(api: ApiClient, receiver: Receiver) -> None:
+    """A lone surrogate in the event's text, or base64 that is not base64: 400, not a crash."""
+    hook = create_hook(api, "form")
+    params = {"orgId": api.org, "hash": hook["attributes"]["hash"]}
+    headers = {"Content-Type": "application/json"}
+    for body, encoded in (('{"a": "\ud800"}', False), ("not base64!", True)):
+        event = {"headers": headers, "pathParameters": params, "body": body, "isBase64Encoded": encoded}
+        response = receiver.handler(event, None)
+        assert response["statusCode"] == 400, response
+        assert json.loads(response["body"])["errors"][0]["status"] == "400"
+    assert queued() == []

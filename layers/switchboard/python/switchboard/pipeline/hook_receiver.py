@@ -9,6 +9,7 @@ framework, so a cold receive imports little more than boto3.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any
 
@@ -18,7 +19,7 @@ from switchboard import services
 from switchboard.authn import authenticate
 from switchboard.domain.auth import HOOK_RECEIVE
 from switchboard.domain.hooks import MAX_BODY_BYTES
-from switchboard.errors import PayloadTooLarge, SwitchboardError
+from switchboard.errors import BadRequest, PayloadTooLarge, SwitchboardError
 
 logger = Logger()
 _JSON = {"Content-Type": "application/vnd.api+json"}
@@ -34,11 +35,18 @@ def _respond(status: int, document: dict[str, Any], headers: dict[str, str] | No
 
 
 def _body(event: dict[str, Any]) -> bytes:
+    """The raw bytes. Text holding a lone surrogate keeps it (as bytes that are not UTF-8, which
+    the JSON policy then refuses with a 400); base64 that does not decode is a 400 as well."""
     raw = event.get("body") or ""
     encoded = bool(event.get("isBase64Encoded"))
     if len(raw) > MAX_BODY_BYTES * (2 if encoded else 1):  # refuse before decoding a huge body
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
-    return base64.b64decode(raw) if encoded else raw.encode("utf-8")
+    if not encoded:
+        return raw.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        raise BadRequest("the body is marked base64 but is not valid base64") from None
 
 
 def receive(event: dict[str, Any]) -> dict[str, Any]:

@@ -117,14 +117,18 @@ class HookService:
     def receive(
         self, org: str, hook_type: str, digest: str, headers: dict[str, str], body: bytes
     ) -> Accepted:
-        """Check, store and queue one request; raises the 4xx error it deserves otherwise."""
+        """Check, store and queue one request; raises the 4xx error it deserves otherwise.
+
+        Cheap refusals come first: size and media type, then the hook (an unknown or disabled
+        address is a 404 whatever the body holds), then its signature; only then is the body
+        parsed, under the one JSON policy."""
         hooks.check_size(body)
         hooks.check_content_type(header(headers, "content-type"))
-        document = hooks.parse_json(body)
         hook = self.store.hook_by_hash(org, digest) if ids.is_id(org) and hooks.is_hash(digest) else None
         if hook is None or hook.type != hook_type or not hook.enabled:
             raise HookNotFound("no enabled hook at this address")
         hooks.check_signature(hook, headers, body)
+        document = hooks.parse_json(body)
         key = hooks.idempotency_key(hook, headers, document)
         tx_id = self.new_id()
         dedupe = hooks.dedupe_key(org, hook.id, key) if key else tx_id
