@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 from typing import Any
@@ -11,9 +9,9 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 
+from switchboard import cursors
 from switchboard.domain.records import Page, Record
 from switchboard.domain.resources import resource
-from switchboard.errors import BadRequest
 
 JSON = "application/json"
 
@@ -61,21 +59,12 @@ def error(status: int, code: str, title: str, detail: str, source: dict[str, str
     return respond({"errors": [entry]}, status)
 
 
-def cursor_out(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+def cursor_out(shape: cursors.Shape, key: dict[str, Any] | None) -> str | None:
+    """The opaque cursor after `key` (a `LastEvaluatedKey`) of the list `shape` describes."""
+    return cursors.encode(shape, key)
 
 
-def cursor_in(cursor: str | None, owner_field: str, owner: str) -> dict[str, Any] | None:
-    """A cursor is only ever a position inside the caller's own list."""
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = isinstance(key, dict) and all(
-            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
-        )
-    except (ValueError, binascii.Error):
-        valid = False
-    if not valid or key.get(owner_field, {}).get("S") != owner:
-        raise BadRequest("cursor is not a cursor of this list", parameter="cursor")
-    return key
+def cursor_in(shape: cursors.Shape, cursor: str | None) -> dict[str, Any] | None:
+    """A cursor is only ever a position inside the caller's own list: parsed strictly against
+    the list's key schema, else a 400 naming the `cursor` parameter."""
+    return cursors.decode(shape, cursor)

@@ -6,7 +6,7 @@ No `from __future__ import annotations`: routing reads the body models from the 
 from typing import Any
 from urllib.parse import urlencode
 
-from switchboard import services
+from switchboard import cursors, services
 from switchboard.api import jsonapi
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import OUTBOUND_WEBHOOK
@@ -19,8 +19,10 @@ TAGS = ["outbound webhooks"]
 PAGE_MAX = 100
 
 
-def _page(path: str, rows: list[dict[str, Any]], size: int, last: dict[str, Any] | None):
-    next_cursor = jsonapi.cursor_out(last)
+def _page(
+    path: str, rows: list[dict[str, Any]], size: int, shape: cursors.Shape, last: dict[str, Any] | None
+):
+    next_cursor = jsonapi.cursor_out(shape, last)
     links = {
         "self": path,
         "next": f"{path.split('?')[0]}?{urlencode({'pageSize': size, 'cursor': next_cursor})}"
@@ -48,9 +50,8 @@ def register(app) -> None:
     def transactions(pageSize: int = 50, cursor: str | None = None):
         org = principal().org
         size = min(pageSize, PAGE_MAX)
-        rows, last = services.delivery_store().transactions(
-            org, size, jsonapi.cursor_in(cursor, "orgPk", org)
-        )
+        shape = cursors.webhook_transactions(org)
+        rows, last = services.delivery_store().transactions(org, size, jsonapi.cursor_in(shape, cursor))
         data = [
             {
                 "type": "webhook_transaction",
@@ -71,7 +72,7 @@ def register(app) -> None:
             }
             for row in rows
         ]
-        return _page(f"{BASE}/transactions", data, size, last)
+        return _page(f"{BASE}/transactions", data, size, shape, last)
 
     @endpoint(app, "POST", BASE, OUTBOUND_WEBHOOK, summary="Create an outbound webhook", tags=TAGS)
     def create_webhook(body: WebhookBody):
@@ -149,10 +150,10 @@ def register(app) -> None:
         org = principal().org
         hook = services.webhooks().get(org, webhook_id)
         size = min(pageSize, PAGE_MAX)
-        start = jsonapi.cursor_in(cursor, "pk", f"{org}#{hook.id}")
-        rows, last = services.delivery_store().attempts(org, hook.id, size, start)
+        shape = cursors.webhook_attempts(org, hook.id)
+        rows, last = services.delivery_store().attempts(org, hook.id, size, jsonapi.cursor_in(shape, cursor))
         data = [
             {"type": "webhook_attempt", "id": f"{row['eventId']}-{row['attempt']}", "attributes": row}
             for row in rows
         ]
-        return _page(f"{BASE}/{hook.id}/attempts", data, size, last)
+        return _page(f"{BASE}/{hook.id}/attempts", data, size, shape, last)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from switchboard import services
+from switchboard import cursors, services
 from switchboard.api import jsonapi
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import WORKFLOW
@@ -97,10 +97,9 @@ def register(app) -> None:
     def list_runs(workflow_id: str, pageSize: int = 50, cursor: str | None = None):
         org = principal().org
         size = min(pageSize, PAGE_MAX)
-        runs, last = services.workflows().runs(
-            org, workflow_id, size, jsonapi.cursor_in(cursor, "timePk", f"{org}#run#{workflow_id}")
-        )
-        next_cursor = jsonapi.cursor_out(last)
+        shape = cursors.workflow_runs(org, workflow_id)
+        runs, last = services.workflows().runs(org, workflow_id, size, jsonapi.cursor_in(shape, cursor))
+        next_cursor = jsonapi.cursor_out(shape, last)
         links = {
             "self": f"{BASE}/{workflow_id}/runs",
             "next": f"{BASE}/{workflow_id}/runs?pageSize={size}&cursor={next_cursor}"
