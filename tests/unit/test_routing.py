@@ -1,7 +1,13 @@
 """Every route of the API declares the permission it needs; the gate finds it like Powertools does."""
 
+import base64
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
 from switchboard.api import routing
 from switchboard.api.app import build_app
+from switchboard.errors import BadRequest
 
 
 def test_every_route_has_a_permission_and_only_docs_are_public():
@@ -28,3 +34,71 @@ def test_static_paths_win_over_dynamic_ones():
     assert routing.permission_for("GET", "/v1/users/current").name == "key.valid"
     assert routing.permission_for("GET", "/v1/users/0123456789abcdef01234567").name == "user.read"
     assert routing.permission_for("GET", "/v1/nothing") is None
+
+
+def test_one_normalization_for_gate_and_router():
+    build_app()
+    assert routing.normalize("/v1/customers/") == "/v1/customers"
+    assert routing.normalize("/v1/users/current//") == "/v1/users/current"
+    assert routing.normalize("/") == "/"
+    assert routing.permission_for("GET", "/v1/users/current/").name == "key.valid"
+    assert routing.permission_for("GET", "/v1/outbound-webhooks/events/").name == "outbound_webhook"
+    assert routing.permission_for("get", "/v1/customers") is routing.permission_for("GET", "/v1/customers")
+
+
+NOT_NUMBERS = ["\uff11", "\u00b2", "\u0663", "0", "-1", "+1", "1.0", " 1", "1e3", "1000001", ""]
+
+
+@pytest.mark.parametrize("value", NOT_NUMBERS)
+def test_numbers_in_the_query_are_ascii_digits_from_one(value):
+    with pytest.raises(BadRequest) as caught:
+        routing._parse_query("pageSize", value, int, 100)
+    assert caught.value.parameter == "pageSize"
+
+
+def test_numbers_in_the_query_in_range_are_taken():
+    assert routing._parse_query("pageSize", "007", int, 100) == 7
+    assert routing._parse_query("page", "1000000", int, 1) == 1_000_000
+    assert routing._parse_query("page", None, int, 1) == 1
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("raw", "base64_encoded", "detail"),
+    [
+        (None, False, "empty"),
+        ("", False, "empty"),
+        ("  \n", False, "empty"),
+        (base64.b64encode(b'{"name": "caf\xe9"}').decode(), True, "UTF-8"),
+        (base64.b64encode(b'{"name": "\xff"}').decode(), True, "UTF-8"),
+        ("not base64!", True, "base64"),
+        ('{"name": NaN}', False, "NaN"),
+        ('{"name": Infinity}', False, "Infinity"),
+        ('{"name": 1e400}', False, "out of range"),
+        ('{"name": "\\ud800"}', False, "surrogate"),
+        ('{"name": "\\udc00\\ud800"}', False, "surrogate"),
+        ('{"a":' * 65 + "1" + "}" * 65, False, "deeper than 64"),
+        ("[1]", False, "JSON object"),
+        ('{"name": "x"', False, "not valid JSON"),
+    ],
+)
+def test_bodies_outside_the_json_policy_are_400(raw, base64_encoded, detail):
+    with pytest.raises(BadRequest) as caught:
+        routing.parse_body(raw, base64_encoded, Body)
+    assert detail in caught.value.detail
+    assert caught.value.pointer == ""
+
+
+def test_bodies_inside_the_json_policy_are_parsed():
+    assert routing.parse_body("{}", False, Body) == Body()
+    assert routing.parse_body('{"name": "\\ud83d\\ude00"}', False, Body).name == "\U0001f600"
+    encoded = base64.b64encode('{"name": "café"}'.encode()).decode()
+    assert routing.parse_body(encoded, True, Body).name == "café"
+    nested = '{"name": null, "custom": ' + "[" * 63 + "]" * 63 + "}"
+    with pytest.raises(BadRequest) as caught:  # 64 levels are JSON; the model refuses `custom`
+        routing.parse_body(nested, False, Body)
+    assert caught.value.pointer == "/custom"

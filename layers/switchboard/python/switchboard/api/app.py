@@ -12,14 +12,19 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from switchboard.api import jsonapi, routing
 from switchboard.api.routes import register_all
 from switchboard.authn import authenticate
-from switchboard.errors import PayloadTooLarge, SwitchboardError
+from switchboard.errors import MethodNotAllowed, NotFound, PayloadTooLarge, SwitchboardError
 
 MAX_BODY_BYTES = 256 * 1024
 logger = Logger()
 
 
 class Api:
-    """Gate + resolver. The gate runs before body parsing so callers without a role learn nothing."""
+    """Gate + resolver. The gate runs before body parsing so callers without a role learn nothing.
+
+    The gate and the router see one normalized path (`routing.normalize`); a path no route
+    serves is a 404 (a 405 with `Allow` when other methods are served there) before any key is
+    looked at, and a route runs only when the gate granted it.
+    """
 
     def __init__(self) -> None:
         self.resolver = APIGatewayRestResolver()
@@ -48,23 +53,33 @@ class Api:
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
-        method, path = event.get("httpMethod", ""), event.get("path", "")
-        token = None
+        method = str(event.get("httpMethod") or "").upper()
+        path = routing.normalize(str(event.get("path") or ""))
+        event = _normalized(event, path)
+        principal_token = granted_token = None
         try:
-            body = event.get("body") or ""
-            if len(body) > MAX_BODY_BYTES * (2 if event.get("isBase64Encoded") else 1):
+            if _body_size(event) > MAX_BODY_BYTES:
                 raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
-            permission = routing.permission_for(method, path)
-            if permission is not None and permission is not routing.PUBLIC:
+            route = routing.match(method, path)
+            if route is None:
+                allowed = routing.allowed_methods(path)
+                if allowed:
+                    raise _NotAllowed(f"{method} is not served here; use {', '.join(allowed)}", allowed)
+                raise NotFound("no such route")
+            if route.permission is not routing.PUBLIC:
                 principal = authenticate(event.get("headers"))
-                principal.require(permission)
-                token = routing.CURRENT_PRINCIPAL.set(principal)
+                principal.require(route.permission)
+                principal_token = routing.CURRENT_PRINCIPAL.set(principal)
+            # Default deny: a route function runs only when it is the route granted here.
+            granted_token = routing.GRANTED.set(route)
             response = self.resolver.resolve(event, context)
         except SwitchboardError as exc:
             response = _gate_response(exc)
         finally:
-            if token is not None:
-                routing.CURRENT_PRINCIPAL.reset(token)
+            if granted_token is not None:
+                routing.GRANTED.reset(granted_token)
+            if principal_token is not None:
+                routing.CURRENT_PRINCIPAL.reset(principal_token)
         logger.info(
             "request",
             extra={
@@ -77,10 +92,38 @@ class Api:
         return response
 
 
+class _NotAllowed(MethodNotAllowed):
+    def __init__(self, detail: str, allowed: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
+
+
+def _normalized(event: dict[str, Any], path: str) -> dict[str, Any]:
+    """The event with the normalized path, so the router sees exactly what the gate matched."""
+    event = {**event, "path": path}
+    context = event.get("requestContext")
+    if isinstance(context, dict) and isinstance(context.get("path"), str):
+        event["requestContext"] = {**context, "path": routing.normalize(context["path"])}
+    return event
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    """The body's size in bytes as sent (base64 bodies decoded, text bodies as UTF-8)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4 - body[-2:].count("=")
+    if len(body) > MAX_BODY_BYTES:
+        return len(body)  # every character is at least one byte
+    return len(body.encode("utf-8", errors="surrogatepass"))
+
+
 def _gate_response(exc: SwitchboardError) -> dict[str, Any]:
+    headers = {"Content-Type": jsonapi.JSON}
+    if isinstance(exc, _NotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
     return {
         "statusCode": exc.status,
-        "headers": {"Content-Type": jsonapi.JSON},
+        "headers": headers,
         "body": json.dumps({"errors": [exc.to_error()]}),
         "isBase64Encoded": False,
     }

@@ -1,0 +1,128 @@
+"""Every operation of the OpenAPI document, with and without a trailing slash, is guarded.
+
+The list of operations comes from `GET /v1/openapi.json`, so a new route is covered the moment
+it is documented; the roles a narrow key may use are written out here, not read from the code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from switchboard.api import routing
+from switchboard.api.app import build_app
+from tests.integration.conftest import ApiClient, org_client
+
+SAMPLE_ID = "0123456789abcdef01234567"
+NARROW_ROLES = ["org.permission.customer.read"]
+# What a key with only customer.read may do (any valid key may read its own user).
+NARROW_ALLOWED = {
+    ("GET", "/v1/customers"),
+    ("GET", "/v1/customers/{object_id}"),
+    ("GET", "/v1/customers/{customer_id}/klasses/{klass_name}"),
+    ("GET", "/v1/users/current"),
+}
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _operations(api: ApiClient) -> list[tuple[str, str]]:
+    reply = api.get("/v1/openapi.json", key=None)
+    assert reply.status == 200
+    operations = [
+        (method.upper(), path)
+        for path, item in reply.json["paths"].items()
+        for method in item
+        if method in METHODS
+    ]
+    assert len(operations) > 60
+    return operations
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{\w+\}", SAMPLE_ID, path)
+
+
+def _variants(path: str) -> list[str]:
+    concrete = _concrete(path)
+    return [concrete, concrete + "/"]
+
+
+def _body(method: str) -> Any:
+    return {} if method in ("POST", "PUT", "PATCH") else None
+
+
+def test_every_operation_needs_a_valid_key(handler: Any, api: ApiClient) -> None:
+    refused = []
+    for method, path in _operations(api):
+        for url in _variants(path):
+            for key in (None, "sbk_not-a-key", "Basic abc"):
+                reply = api.call(method, url, _body(method), key=key)
+                if reply.status != 401 or reply.json["errors"][0]["code"] != "unauthorized":
+                    refused.append((method, url, key, reply.status))
+    assert refused == []
+
+
+def test_a_narrow_key_gets_403_on_every_operation_it_lacks(handler: Any, api: ApiClient) -> None:
+    narrow = org_client(handler, "Narrow", NARROW_ROLES)
+    wrong = []
+    for method, path in _operations(api):
+        for url in _variants(path):
+            reply = narrow.call(method, url, _body(method))
+            if (method, path) in NARROW_ALLOWED:
+                if reply.status in (401, 403) or reply.status >= 500:
+                    wrong.append((method, url, reply.status, "should be allowed"))
+            elif reply.status != 403 or reply.json["errors"][0]["code"] != "forbidden":
+                wrong.append((method, url, reply.status, "should be 403"))
+    assert wrong == []
+
+
+def test_a_slashed_path_behaves_exactly_like_the_unslashed_one(api: ApiClient) -> None:
+    created = api.post("/v1/customers/", {"name": "Slash"})
+    assert created.status == 201
+    customer_id = created.json["data"]["id"]
+    for path in ("/v1/customers", "/v1/users/current", f"/v1/customers/{customer_id}"):
+        plain, slashed, doubled = api.get(path), api.get(path + "/"), api.get(path + "//")
+        assert plain.status == slashed.status == doubled.status == 200
+        assert plain.json == slashed.json == doubled.json
+    assert api.get("/v1/outbound-webhooks/events/").status == 200
+    assert api.get("/v1/outbound-webhooks/events/", key=None).status == 401
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/nothing", "/v1/nothing/", "/", "", "/v1", "/v1/", f"/v1/customers/{SAMPLE_ID}/x/y/z"]
+)
+def test_an_unknown_route_is_404_with_or_without_a_key(api: ApiClient, path: str) -> None:
+    for key in ("", None):
+        reply = api.get(path, key=key)
+        assert reply.status == 404, (path, key, reply.json)
+        assert reply.json["errors"][0]["code"] == "not_found"
+
+
+def test_a_method_not_served_at_a_known_path_is_405_with_allow(api: ApiClient) -> None:
+    reply = api.call("DELETE", "/v1/users/current/", key=None)
+    assert reply.status == 405
+    assert reply.headers["allow"] == "GET"
+    reply = api.call("OPTIONS", "/v1/customers")
+    assert reply.status == 405
+    assert reply.headers["allow"] == "GET, POST"
+
+
+def test_a_route_function_never_runs_unless_the_gate_granted_it() -> None:
+    """Default deny: the router alone (no gate) refuses to run any route function."""
+    api = build_app()
+    event = {
+        "path": "/v1/outbound-webhooks/events",
+        "httpMethod": "GET",
+        "headers": {},
+        "requestContext": {"stage": "prod", "httpMethod": "GET", "resourcePath": "/v1/{proxy+}"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    assert api.resolver.resolve(event, None)["statusCode"] == 404
+    granted = routing.GRANTED.set(routing.match("GET", "/v1/users/current"))
+    try:  # granted another route: still refused
+        assert api.resolver.resolve(event, None)["statusCode"] == 404
+    finally:
+        routing.GRANTED.reset(granted)
