@@ -6,6 +6,10 @@ response, with API Gateway's own answers where it would give them:
 
 - no declared resource/method matches: 403 `{"message":"Missing Authentication Token"}`;
 - body over 10 MB: 413 `{"message":"Request Too Long"}`;
+- an event over Lambda's 6 MB invocation limit (a body of about 6 to 10 MB): Lambda refuses the
+  invocation and API Gateway answers 413 `{"message": "Request Too Long"}` (error type
+  BadRequestException), as a deployed REST API does; the function never runs. Smaller bodies
+  reach the function, which answers its own JSON:API 413 above the API's limits;
 - the function raised, timed out, or returned a malformed proxy response: 502
   `{"message": "Internal server error"}` (the traceback is in the function's log);
 - no answer within the 29 s integration timeout: 504 `{"message": "Endpoint request timed out"}`.
@@ -47,7 +51,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from emulator.aws import ACCOUNT_ID
-from emulator.functions import Functions, InvocationError, InvocationTimeout
+from emulator.functions import Functions, InvocationError, InvocationTimeout, PayloadTooLarge
 from emulator.logs import FunctionLog
 from switchboard import wiring
 
@@ -458,6 +462,10 @@ class ApiGateway:
             )
             response = parse_response(result)
             response.integration_status = 200
+        except PayloadTooLarge as exc:
+            response = gateway_error(413, "Request Too Long", "BadRequestException")
+            response.error_message = f"Request Too Long: {exc.error_message}"
+            response.integration_status = 413  # Lambda's Invoke answered 413
         except InvocationTimeout as exc:
             if exc.function_timed_out:
                 response = gateway_error(502, "Internal server error", "InternalServerErrorException")

@@ -142,6 +142,17 @@ class InvocationError(Exception):
         self.error_message = message
 
 
+class PayloadTooLarge(InvocationError):
+    """Lambda refused the invocation: the event is over the 6 MB synchronous limit; the function never ran."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the Invoke operation ({size} bytes)",
+        )
+        self.size = size
+
+
 class InvocationTimeout(InvocationError):
     """No result within the wait; `function_timed_out` is False when the caller gave up first."""
 
@@ -238,8 +249,9 @@ class LocalFunction:
         started = time.monotonic()
         wait_deadline = started + wait_s if wait_s is not None else math.inf
         payload = json.dumps(event)
-        if len(payload.encode()) > MAX_PAYLOAD_BYTES:
-            raise InvocationError("RequestEntityTooLargeException", "the request payload exceeds 6 MB")
+        size = len(payload.encode())
+        if size > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLarge(size)
         # Past the warm containers' number a request waits for a free one (a local concurrency cap).
         try:
             handler = self._containers.get(
