@@ -7,6 +7,11 @@ anything that could point a client at a real account.
 The server answers one request at a time. moto keeps no locks of its own, so two parallel
 conditional writes could both pass their condition; DynamoDB applies each item write
 atomically, and serialising the requests restores that (rev checks, uniqueness guards).
+The same lock lets a snapshot (`emulator.snapshot`) see one consistent moment, and each request
+that can change state sets `changed`, so snapshots are taken only when there is something new.
+
+Started from a snapshot, the saved back ends are put in place before the server answers, and
+provisioning creates only what the wiring declares and the snapshot lacks.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from emulator import moto_fixes
 from switchboard import wiring
-from switchboard.adapters.provision import create_queues, create_tables
+from switchboard.adapters.provision import create_queues, table_request
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -46,10 +51,23 @@ class AwsBackend:
         self.tables: dict[str, str] = {}
         self.queues: dict[str, str] = {}  # key -> URL, dead-letter queues under "<key>-dlq"
         self._server: ThreadedMotoServer | None = None
+        self.serialized: Serialized | None = None
+        self.changed = threading.Event()  # set by each request that can change state
 
-    def start(self) -> None:
+    @property
+    def lock(self) -> threading.Lock:
+        """Held, no request reaches moto."""
+        assert self.serialized is not None
+        return self.serialized.lock
+
+    def start(self, saved_backends: bytes | None = None) -> None:
+        """Start moto (with the back ends of a snapshot, when given) and provision the wiring."""
         _ensure_free(self.requested_port)
         moto_fixes.apply()
+        if saved_backends is not None:
+            from emulator.snapshot import restore_backends
+
+            restore_backends(saved_backends)
         # werkzeug logs every request at INFO; the terminal is for the person running Switchboard.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.requested_port, verbose=False)
@@ -58,15 +76,16 @@ class AwsBackend:
         # can slip past the wrapper. (ThreadedMotoServer offers no hook for middleware.)
         wsgi_server = self._server._server
         assert wsgi_server is not None
-        wsgi_server.app = Serialized(wsgi_server.app)
+        self.serialized = Serialized(wsgi_server.app, self.changed)
+        wsgi_server.app = self.serialized
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         point_environment_at(self.endpoint)
         self.provision()
 
     def provision(self) -> None:
-        """Create the declared tables and queues; their names and URLs go into the environment."""
-        self.tables = create_tables(self.client("dynamodb"))
+        """Create the declared tables and queues not there yet; names and URLs go into the environment."""
+        self.tables = ensure_tables(self.client("dynamodb"))
         for key, name in self.tables.items():
             os.environ[wiring.table(key).env_var] = name
         self.queues = create_queues(self.client("sqs"))
@@ -91,22 +110,85 @@ class AwsBackend:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
 
+def ensure_tables(client: Any) -> dict[str, str]:
+    """Every declared table under its local name, created (with its TTL) where it is missing."""
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page.get("TableNames", []))
+    names: dict[str, str] = {}
+    for table in wiring.TABLES:
+        name = table.local_name
+        if name not in existing:
+            client.create_table(**table_request(table, name))
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                )
+        names[table.key] = name
+    return names
+
+
+# Operations that never change what a snapshot holds (JSON protocols name them in X-Amz-Target).
+# Stream and Kinesis iterators are not saved, so asking for one changes nothing either.
+READ_ONLY_OPERATIONS = frozenset(
+    {
+        # DynamoDB
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "DescribeTable",
+        "ListTables",
+        "DescribeTimeToLive",
+        "DescribeContinuousBackups",
+        "ListTagsOfResource",
+        "DescribeEndpoints",
+        # DynamoDB Streams and Kinesis
+        "GetRecords",
+        "GetShardIterator",
+        "DescribeStream",
+        "DescribeStreamSummary",
+        "ListStreams",
+        "ListShards",
+        # SQS (a ReceiveMessage that returned messages changed their visibility: see below)
+        "GetQueueAttributes",
+        "GetQueueUrl",
+        "ListQueues",
+        # STS
+        "GetCallerIdentity",
+    }
+)
+
+
+def changes_state(environ: dict[str, Any], body: list[bytes]) -> bool:
+    """Whether a request may have changed moto's state; unknown ones (query protocol) count as changes."""
+    operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).rpartition(".")[2]
+    if operation == "ReceiveMessage":
+        return any(b"ReceiptHandle" in chunk for chunk in body)
+    return operation not in READ_ONLY_OPERATIONS
+
+
 class Serialized:
     """WSGI middleware: one request inside the wrapped app at a time, body included."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], changed: threading.Event | None = None) -> None:
         self.app = app
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
+        self.changed = changed
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self._lock:
+        with self.lock:
             result = self.app(environ, start_response)
             try:
-                return list(result)
+                body = list(result)
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            if self.changed is not None and changes_state(environ, body):
+                self.changed.set()
+            return body
 
 
 def point_environment_at(endpoint: str) -> None:

@@ -5,7 +5,9 @@ What a customer does with the onboarding template, done here at start-up: the ro
 `CUSTOMER_ACCOUNT_ID` (reached, as in AWS, by assuming a role there), the demo org registers
 the stream through the same service the API uses, and a poller feeds the sample consumer
 `kustomer-data-stream-fn` (functions/data_stream_consumer) from the stream, with Lambda's
-Kinesis semantics (one reader per shard, batches in order). Its log,
+Kinesis semantics (one reader per shard, batches in order). Started from a snapshot, the
+resources and the registration are already there: only the poller starts, right after the last
+record it finished with. Its log,
 `<logs>/kustomer-data-stream-fn.log`, is the "CloudWatch" output an analyst reads.
 
 moto does not evaluate trust policies or ExternalId conditions; the template's tests check them.
@@ -99,7 +101,8 @@ def create_onboarding_resources(session: boto3.Session, platform_account: str, e
 
 
 class KinesisPoller:
-    """A Kinesis event source mapping for the sample consumer (LATEST of the one shard)."""
+    """A Kinesis event source mapping for the sample consumer (the one shard, from TRIM_HORIZON
+    or from just after its saved position)."""
 
     def __init__(self, function: LocalFunction, session: boto3.Session, stream_arn: str, notice: Any) -> None:
         self.function = function
@@ -109,6 +112,13 @@ class KinesisPoller:
         self.name = f"{STREAM_NAME} (account {CUSTOMER_ACCOUNT_ID}) -> {function.spec.name}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._position: dict[str, str] = {}  # shard -> sequence number of the last record finished with
+
+    def position(self) -> dict[str, str]:
+        return dict(self._position)
+
+    def resume(self, position: dict[str, str]) -> None:
+        self._position = dict(position)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="poller-kinesis", daemon=True)
@@ -124,9 +134,15 @@ class KinesisPoller:
 
     def _run(self) -> None:
         shard = self.kinesis.list_shards(StreamName=STREAM_NAME)["Shards"][0]["ShardId"]
-        iterator = self.kinesis.get_shard_iterator(
-            StreamName=STREAM_NAME, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        after = self._position.get(shard)
+        where: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = self.kinesis.get_shard_iterator(StreamName=STREAM_NAME, ShardId=shard, **where)[
+            "ShardIterator"
+        ]
         while not self._stop.is_set():
             try:
                 page = self.kinesis.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
@@ -139,16 +155,20 @@ class KinesisPoller:
             if not records:
                 self._stop.wait(POLL_INTERVAL_S)
                 continue
-            self._invoke(shard, records)
+            if self._invoke(shard, records):
+                self._position[shard] = records[-1]["SequenceNumber"]
 
-    def _invoke(self, shard: str, records: list[dict[str, Any]]) -> None:
+    def _invoke(self, shard: str, records: list[dict[str, Any]]) -> bool:
+        """True once the batch is finished with; False when a stop interrupted its retries."""
         event = {"Records": [self._record(shard, r) for r in records]}
         for _attempt in range(3):  # a failing batch is retried, then skipped (the sample logs it)
             try:
                 self.function.invoke(event)
-                return
+                return True
             except InvocationError:
-                time.sleep(0.2)
+                if self._stop.wait(0.2):
+                    return False
+        return True
 
     def _record(self, shard: str, record: dict[str, Any]) -> dict[str, Any]:
         arrived = record.get("ApproximateArrivalTimestamp")
@@ -170,17 +190,27 @@ class KinesisPoller:
         }
 
 
-def start_customer_account(run: LocalRun, org: str) -> tuple[KinesisPoller, dict[str, Any]]:
-    """Create the onboarding resources, register them for `org`, start the consumer's poller."""
+def start_customer_account(
+    run: LocalRun,
+    org: str,
+    registration: dict[str, Any] | None = None,
+    positions: dict[str, Any] | None = None,
+) -> tuple[KinesisPoller, dict[str, Any]]:
+    """Create the onboarding resources and register them for `org` (unless a snapshot gave the
+    `registration`), then start the consumer's poller (from its saved position, if any)."""
     from switchboard import services
 
     session = customer_session()
-    service = services.data_streams()
-    external_id = services.datastream_store().external_id(org)
-    stream_arn = create_onboarding_resources(session, services.platform_account(), external_id)
-    registration = service.register(org, RegistrationBody(accountId=CUSTOMER_ACCOUNT_ID, region=REGION))
+    if registration is None:
+        service = services.data_streams()
+        external_id = services.datastream_store().external_id(org)
+        create_onboarding_resources(session, services.platform_account(), external_id)
+        registration = service.register(org, RegistrationBody(accountId=CUSTOMER_ACCOUNT_ID, region=REGION))
+    stream_arn = registration["streamArn"]
     consumer = LocalFunction(CONSUMER, {}, run.router)
     consumer.load()
     poller = KinesisPoller(consumer, session, stream_arn, run.notice)
+    if (positions or {}).get(poller.name):
+        poller.resume(positions[poller.name])  # type: ignore[index]
     poller.start()
     return poller, registration

@@ -27,8 +27,15 @@ SQS (a receiver hands batches to up to the function's number of warm containers)
 - Receives are short polls with a pause when the queue is empty: the moto server answers one
   request at a time (`aws.Serialized`), so a 20 s long poll would hold up every other call.
 
+Positions: a stream poller's position is, per shard, the sequence number of the last record it
+finished with (handled, or discarded after its retries); the snapshots save it
+(`emulator.snapshot`) and a poller resumed from it reads on right after it, so the records
+read but not finished when the run stopped are handled after the restart. A queue poller needs
+no position: what it had received and not deleted is still in the queue.
+
 Where the local run differs on purpose: retries follow each other at once (Lambda backs off),
-and a stop abandons the retries of the batch in hand (the data dies with the run anyway).
+and a stop abandons the retries of the batch in hand (its records are not past the position,
+so the next run handles them again).
 """
 
 from __future__ import annotations
@@ -79,6 +86,18 @@ class Poller(Protocol):
 
     def settle(self, timeout_s: float) -> bool:
         """Wait until what the source held at start has been handled; False if it took longer."""
+
+
+class Resumable(Protocol):
+    """A poller with a position to save (see `emulator.snapshot`)."""
+
+    name: str
+
+    def position(self) -> dict[str, str]:
+        """Where it stands now, JSON-compatible; read from another thread."""
+
+    def resume(self, position: dict[str, str]) -> None:
+        """Before start(): go on from a saved position."""
 
 
 def _stderr_notice(line: str) -> None:
@@ -188,6 +207,7 @@ class _Shard:
         self.shard_id = shard_id
         self.iterator: str | None = None
         self.last_read: str | None = None  # sequence number of the last record read
+        self.checkpoint: str | None = None  # sequence number of the last record finished with
         self.buffer: list[dict[str, Any]] = []
         self.first_buffered_at = 0.0
         self.closed = False
@@ -217,6 +237,7 @@ class StreamPoller:
         self._sqs = aws.client("sqs")
         self.stream_arn = ""
         self._shards: list[_Shard] = []
+        self._resume_from: dict[str, str] = {}
         self._stop = threading.Event()
         self._settled = threading.Event()
         self._thread: threading.Thread | None = None
@@ -227,7 +248,12 @@ class StreamPoller:
         # moto keeps one open shard per stream for the table's life, so the shards are read once.
         self._shards = [_Shard(shard["ShardId"]) for shard in described["Shards"]]
         for shard in self._shards:
-            shard.iterator = self._iterator(shard, self.trigger.starting_position)
+            saved = self._resume_from.get(shard.shard_id)
+            if saved:
+                shard.checkpoint = shard.last_read = saved
+                shard.iterator = self._iterator(shard, "AFTER_SEQUENCE_NUMBER", saved)
+            else:
+                shard.iterator = self._iterator(shard, self.trigger.starting_position)
         self._thread = threading.Thread(target=self._run, name=f"poller-{self.name}", daemon=True)
         self._thread.start()
 
@@ -238,6 +264,12 @@ class StreamPoller:
 
     def settle(self, timeout_s: float) -> bool:
         return self._settled.wait(timeout_s)
+
+    def position(self) -> dict[str, str]:
+        return {shard.shard_id: shard.checkpoint for shard in list(self._shards) if shard.checkpoint}
+
+    def resume(self, position: dict[str, str]) -> None:
+        self._resume_from = dict(position)
 
     def _iterator(self, shard: _Shard, position: str, sequence: str | None = None) -> str:
         request = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id, "ShardIteratorType": position}
@@ -272,7 +304,8 @@ class StreamPoller:
         batch = shard.buffer[:batch_size]
         batch = batch[: _fit(batch)]
         del shard.buffer[: len(batch)]
-        self._process(shard, batch)
+        if self._process(shard, batch):
+            shard.checkpoint = batch[-1]["dynamodb"]["SequenceNumber"]
         return True
 
     def _read(self, shard: _Shard, wanted: int) -> None:
@@ -301,14 +334,17 @@ class StreamPoller:
             shard.buffer.extend(records)
             shard.last_read = records[-1]["dynamodb"]["SequenceNumber"]
 
-    def _process(self, shard: _Shard, batch: list[dict[str, Any]]) -> None:
-        """One batch to completion: partial failures, bisection, retries, then the on-failure queue."""
+    def _process(self, shard: _Shard, batch: list[dict[str, Any]]) -> bool:
+        """One batch to completion: partial failures, bisection, retries, then the on-failure queue.
+
+        False when a stop abandoned it: the position stays before it.
+        """
         limit = self.trigger.max_retry_attempts  # -1: retry until the records expire
         pending: deque[tuple[list[dict[str, Any]], int]] = deque([(batch, 0)])
         while pending:
             records, retries = pending.popleft()
             if retries and self._stop.is_set():
-                return  # stopping: the retries of this batch are abandoned
+                return False  # stopping: the retries of this batch are abandoned
             request_id = str(uuid.uuid4())
             error: InvocationError | None = None
             try:
@@ -334,6 +370,7 @@ class StreamPoller:
                 self._discard(shard, remaining, request_id, retries + 1, error)
                 continue
             pending.appendleft((remaining, retries + 1))
+        return True
 
     def _discard(
         self,

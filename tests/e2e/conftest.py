@@ -94,7 +94,9 @@ def _wait_for_state(state_file: Path, process: subprocess.Popen[bytes], output: 
         if process.poll() is not None:
             pytest.fail(f"the local run exited with {process.returncode}:\n{output.read_text()}")
         if state_file.exists():
-            return json.loads(state_file.read_text())
+            state = json.loads(state_file.read_text())
+            if state.get("pid") == process.pid:  # not the file a killed run left behind
+                return state
         time.sleep(0.1)
     pytest.fail(f"no {state_file} within {STARTUP_DEADLINE_S:.0f} s:\n{output.read_text()}")
 
@@ -114,9 +116,10 @@ def _wait_for_api(run: LocalRun) -> None:
     pytest.fail(f"GET /v1/users/current never answered 200 (last: {last!r}):\n{run.output.read_text()}")
 
 
-def launch(state_dir: Path, *options: str) -> LocalRun:
+def launch(state_dir: Path, *options: str, own_group: bool = False) -> LocalRun:
     """Start `python -m emulator` on free ports and wait until the API answers a valid key;
-    `options` are more command-line options (e.g. `--no-data-stream`)."""
+    `options` are more command-line options (e.g. `--no-data-stream`); `own_group` starts it in
+    a process group of its own (pid = group id), for a test that kills the whole group."""
     output = state_dir / "terminal.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -131,6 +134,7 @@ def launch(state_dir: Path, *options: str) -> LocalRun:
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
     try:
         state = _wait_for_state(state_dir / "local.json", process, output)

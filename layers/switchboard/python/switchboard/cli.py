@@ -14,9 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import EndpointConnectionError
 
 from switchboard import admin, services, wiring
 from switchboard.errors import SwitchboardError
@@ -27,13 +31,42 @@ STACK_OUTPUTS = {wiring.OBJECTS.env_var: "ObjectsTableName", wiring.AUTH.env_var
 def _use_local(state_file: Path) -> None:
     if not state_file.exists():
         raise SystemExit(f"{state_file} not found: start the local run with 'make run' first")
-    state = json.loads(state_file.read_text())
-    os.environ["AWS_ENDPOINT_URL"] = state["awsEndpoint"]
+    try:
+        state = json.loads(state_file.read_text())
+        endpoint = state["awsEndpoint"]
+    except (ValueError, KeyError, TypeError):
+        raise SystemExit(
+            f"{state_file} is not a local run's state file; start the local run with 'make run'"
+        ) from None
+    if not _local_run_answers(state.get("pid"), endpoint):
+        # A run killed hard (kill -9, a crash) leaves its local.json behind; its data is in the state dir.
+        raise SystemExit(
+            f"the local run is not running ({state_file} is left over from one that stopped); "
+            "start it with 'make run'"
+        )
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for table in wiring.TABLES:
         os.environ[table.env_var] = state["tables"][table.key]
+
+
+def _local_run_answers(pid: Any, endpoint: str) -> bool:
+    """The process named in the state file is alive and its AWS endpoint accepts a connection."""
+    if isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # alive, another user's
+    parts = urlsplit(endpoint)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def _use_stack(stack: str) -> None:
@@ -100,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     except SwitchboardError as exc:
         print(json.dumps({"error": exc.detail}), file=sys.stderr)
         return 2
+    except EndpointConnectionError as exc:
+        print(
+            f"cannot reach AWS at {exc.kwargs.get('endpoint_url')}: is the local run still running?",
+            file=sys.stderr,
+        )
+        return 1
     print(json.dumps(result, indent=2))
     return 0
 
