@@ -126,3 +126,32 @@ def test_a_route_function_never_runs_unless_the_gate_granted_it() -> None:
         assert api.resolver.resolve(event, None)["statusCode"] == 404
     finally:
         routing.GRANTED.reset(granted)
+
+
+def test_the_openapi_document_says_what_the_api_answers(api: ApiClient) -> None:
+    document = api.get("/v1/openapi.json", key=None).json
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key: `Authorization: Bearer sbk_...`",
+    }
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    paths = document["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            assert "422" not in operation["responses"], (method, path)
+            assert operation["security"] == [{"apiKey": []}], (method, path)
+            for code in ("401", "403"):
+                error = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert error == {"$ref": "#/components/schemas/Error"}
+            for parameter in operation.get("parameters", []):
+                if parameter["schema"].get("type") == "integer":
+                    assert parameter["schema"]["minimum"] == 1, (method, path, parameter)
+    assert "201" in paths["/v1/customers"]["post"]["responses"]
+    assert "204" in paths["/v1/customers/{object_id}"]["delete"]["responses"]
+    assert "202" in paths["/v1/workflows/{workflow_id}/call"]["post"]["responses"]
+    assert "200" in paths["/v1/data-streams/{stream_id}"]["delete"]["responses"]
+    klass_create = paths["/v1/klasses"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert klass_create["allOf"][1]["required"] == ["name"]
+    # one OpenAPI path per shape: POST /v1/klasses/{klass_name} is under /v1/klasses/{reference}
+    assert set(paths["/v1/klasses/{reference}"]) == {"get", "put", "patch", "delete", "post"}

@@ -140,16 +140,27 @@ def build_app() -> Api:
 
 
 def documentation() -> APIGatewayRestResolver:
-    """A resolver with OpenAPI validation, built on first use, that only serves the API's own docs."""
+    """A resolver with OpenAPI validation, built on first use, that only generates the API's document."""
     global _documentation
     if _documentation is None:
         resolver = APIGatewayRestResolver(enable_validation=True)
         register_all(resolver)
-        resolver.enable_swagger(path="/v1/docs", title=TITLE, version=VERSION)
         _documentation = resolver
     return _documentation
+
+
+def openapi_json() -> str:
+    """The OpenAPI document (generated, then finished by `openapi.finish`), built once."""
+    global _openapi
+    if _openapi is None:
+        from switchboard.api import openapi
+
+        generated = json.loads(documentation().get_openapi_json_schema(title=TITLE, version=VERSION))
+        _openapi = json.dumps(openapi.finish(generated), separators=(",", ":"))
+    return _openapi
 
 
 TITLE = "Switchboard API"
 VERSION = "1"
 _documentation: APIGatewayRestResolver | None = None
+_openapi: str | None = None

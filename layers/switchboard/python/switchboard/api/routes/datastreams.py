@@ -56,7 +56,7 @@ def register(app) -> None:
     def get_stream(stream_id: str):
         return jsonapi.respond({"data": resource(services.data_streams().get(principal().org, stream_id))})
 
-    @endpoint(app, "DELETE", ONE, DATA_STREAM, summary="Deactivate: stop forwarding", tags=TAGS)
+    @endpoint(app, "DELETE", ONE, DATA_STREAM, summary="Deactivate: stop forwarding", tags=TAGS, status=200)
     def delete_stream(stream_id: str):
         view = services.data_streams().deactivate(principal().org, stream_id)
         return jsonapi.respond({"data": resource(view)})
@@ -68,6 +68,7 @@ def register(app) -> None:
         DATA_STREAM,
         summary="Send the current state of every object once; progress on the stream",
         tags=TAGS,
+        status=202,
     )
     def backfill(stream_id: str):
         view = services.data_streams().backfill(principal().org, stream_id)
@@ -80,6 +81,7 @@ def register(app) -> None:
         DATA_STREAM,
         summary="Send parked events (never dropped) again",
         tags=TAGS,
+        status=200,
     )
     def redrive(stream_id: str):
         outcome = services.data_streams().redrive(principal().org, stream_id)

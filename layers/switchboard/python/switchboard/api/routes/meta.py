@@ -21,18 +21,26 @@ def register(app) -> None:
 
     @endpoint(app, "GET", "/v1/openapi.json", PUBLIC, include_in_schema=False)
     def openapi_document():
-        from switchboard.api.app import TITLE, VERSION, documentation
+        from switchboard.api.app import openapi_json
 
-        schema = documentation().get_openapi_json_schema(title=TITLE, version=VERSION)
-        return Response(200, jsonapi.JSON, schema)
+        return Response(200, jsonapi.JSON, openapi_json())
 
     @endpoint(app, "GET", "/v1/docs", PUBLIC, include_in_schema=False)
     def docs_page():
-        """Swagger UI, served by the documentation resolver (loaded only when asked for)."""
-        from switchboard.api.app import documentation
+        """Swagger UI (bundled with Powertools) showing the same document as `/v1/openapi.json`."""
+        from pathlib import Path
 
-        reply = documentation().resolve(app.current_event.raw_event, app.lambda_context)
-        headers = {k: v[-1] for k, v in (reply.get("multiValueHeaders") or {}).items()}
-        headers.update(reply.get("headers") or {})
-        content_type = headers.pop("Content-Type", "text/html")
-        return Response(reply["statusCode"], content_type, reply.get("body") or "", headers)
+        import aws_lambda_powertools.event_handler as handler
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+        from switchboard.api.app import openapi_json
+
+        bundle = Path(handler.__file__).parent / "openapi" / "swagger_ui"
+        page = generate_swagger_html(
+            openapi_json().replace("</", "<\\/"),
+            (bundle / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+            (bundle / "swagger-ui.min.css").read_text(encoding="utf-8"),
+            "",
+            None,
+        )
+        return Response(200, "text/html", page)

@@ -116,6 +116,7 @@ def register(app) -> None:
         OUTBOUND_WEBHOOK,
         summary="New signing secret; the old one keeps signing for 24 h",
         tags=TAGS,
+        status=200,
     )
     def rotate_secret(webhook_id: str):
         return jsonapi.respond(
@@ -129,6 +130,7 @@ def register(app) -> None:
         OUTBOUND_WEBHOOK,
         summary="Send again every failed or held event since a time",
         tags=TAGS,
+        status=202,
     )
     def redrive(webhook_id: str, body: RedriveBody):
         queued = services.webhooks().redrive(principal().org, webhook_id, body.since)

@@ -55,7 +55,7 @@ def register(app) -> None:
         pull_service().delete(principal().org, puller_id)
         return jsonapi.respond(None, 204)
 
-    @endpoint(app, "POST", f"{ONE}/run", HOOK["update"], summary="Poll a puller now", tags=TAGS)
+    @endpoint(app, "POST", f"{ONE}/run", HOOK["update"], summary="Poll a puller now", tags=TAGS, status=200)
     def run_puller(puller_id: str):
         result = pull_service().run_now(principal().org, puller_id)
         attributes = {k: v for k, v in result.summary().items() if k not in {"org", "id"}}

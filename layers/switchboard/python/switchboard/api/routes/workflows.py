@@ -78,7 +78,9 @@ def register(app) -> None:
         workflow = services.workflows().set_enabled(principal().org, workflow_id, body.enabled)
         return jsonapi.respond({"data": resource(workflow)})
 
-    @endpoint(app, "POST", f"{ONE}/call", WORKFLOW["call"], summary="Run a callable workflow", tags=TAGS)
+    @endpoint(
+        app, "POST", f"{ONE}/call", WORKFLOW["call"], summary="Run a callable workflow", tags=TAGS, status=202
+    )
     def call_workflow(workflow_id: str, body: CallBody):
         run_id = services.workflows().call(principal().org, workflow_id, body.inputs)
         document = {

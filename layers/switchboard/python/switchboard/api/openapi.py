@@ -1,0 +1,201 @@
+"""The OpenAPI document, made true to what the API answers.
+
+Powertools generates the paths, parameters and body schemas from the route functions; this
+module finishes each operation from what routing knows about it (`routing.DESCRIBED`): the
+success status it really returns, the JSON:API errors it can return (and no 422, which the API
+never answers), the bearer key it needs, the bounds `routing` enforces on query parameters, and
+the attributes a create requires (`Kind.required`). The fuzzer (tests/e2e/test_api_fuzz.py)
+holds the API to this document.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from switchboard.api import routing
+from switchboard.domain import kinds, models
+
+SECURITY_SCHEME = "apiKey"
+ERROR = "Error"
+NOT_OURS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A JSON:API error document",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["status", "code", "title", "detail"],
+                "properties": {
+                    "status": {"type": "string", "pattern": "^[45][0-9][0-9]$"},
+                    "code": {"type": "string"},
+                    "title": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "source": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": {
+                            "pointer": {"type": "string", "description": "JSON pointer into the body"},
+                            "parameter": {"type": "string", "description": "query parameter"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+_ERRORS: dict[int, str] = {
+    400: "Malformed request: a body that is empty, not UTF-8, not RFC 8259 JSON, nested deeper than 64 "
+    "or not an object; an invalid or unknown attribute (`source.pointer`); a bad query parameter "
+    "(`source.parameter`); a related object that does not exist",
+    401: "No key, a malformed `Authorization` header, an unknown or revoked key",
+    403: "The key lacks every role the operation accepts",
+    404: "Unknown object, a lookup that misses, another org's object",
+    409: "An identifier held by another object, a stale `rev`, or a state that forbids the operation",
+    413: "A body over 256 KB, or an object that would exceed 400 KB",
+}
+_THROTTLED: dict[str, Any] = {
+    "description": "Throttled by the API Gateway stage (`throttleRate`/`throttleBurst`); retry later",
+    "content": {
+        "application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}
+    },
+}
+_SUCCESS: dict[int, str] = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
+
+
+def finish(document: dict[str, Any]) -> dict[str, Any]:
+    """The generated document with true responses, security, bounds and required attributes."""
+    document = copy.deepcopy(document)
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in NOT_OURS:
+        schemas.pop(name, None)
+    schemas[ERROR] = _ERROR_SCHEMA
+    components["securitySchemes"] = {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key: `Authorization: Bearer sbk_...`",
+        }
+    }
+    paths: dict[str, Any] = {}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            declared = routing.DESCRIBED.get((method.upper(), re.sub(r"\{(\w+)\}", r"<\1>", path)))
+            if declared is not None:
+                _operation(method.upper(), path, operation, declared, schemas)
+        _merge(paths, path, item)
+    document["paths"] = paths
+    return document
+
+
+def _operation(
+    method: str, path: str, operation: dict[str, Any], declared: routing.Endpoint, schemas: dict[str, Any]
+) -> None:
+    parameters = operation.get("parameters") or []
+    for parameter in parameters:
+        _bound(parameter)
+    body = operation.get("requestBody")
+    if body is not None:
+        _require(method, path, body, schemas)
+    responses: dict[str, Any] = {}
+    status = declared.status
+    if status == 204:
+        responses["204"] = {"description": _SUCCESS[204]}
+    else:
+        responses[str(status)] = {
+            "description": _SUCCESS.get(status, "OK"),
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    errors: list[int] = []
+    if parameters or body is not None:
+        errors.append(400)
+    public = declared.permission is routing.PUBLIC
+    if not public:
+        errors += [401, 403]
+    if any(p.get("in") == "path" for p in parameters):
+        errors.append(404)
+    if method in WRITES:
+        errors.append(409)
+    if body is not None:
+        errors.append(413)
+    for code in sorted(errors):
+        responses[str(code)] = {
+            "description": _ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR}"}}},
+        }
+    if not public:
+        responses["429"] = _THROTTLED
+        operation["security"] = [{SECURITY_SCHEME: []}]
+    operation["responses"] = responses
+
+
+def _bound(parameter: dict[str, Any]) -> None:
+    """The limits `routing` enforces on path and query values."""
+    schema = parameter.setdefault("schema", {})
+    if parameter.get("in") == "path":
+        schema["minLength"] = 1
+    elif schema.get("type") == "integer":
+        schema.update(minimum=1, maximum=routing.NUMBER_MAX)
+    elif parameter.get("in") == "query":
+        for option in schema.get("anyOf", [schema]):
+            if option.get("type") == "string":
+                option["maxLength"] = routing.QUERY_MAX
+
+
+def _required_by_model() -> dict[str, tuple[str, ...]]:
+    required = {kind.model.__name__: kind.required for kind in kinds.BY_NAME.values()}
+    required[models.KObjectBody.__name__] = kinds.kobject_kind("x").required
+    return required
+
+
+def _require(method: str, path: str, body: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A create names the kind's required attributes (not null, not empty); an update cannot remove them.
+
+    A relationship the path supplies (`customer` under `/v1/customers/{id}`) is not required.
+    """
+    schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    names = [n for n in _required_by_model().get(name, ()) if f"{{{n}_id}}" not in path]
+    if not names:
+        return
+    present = {n: _present(schemas[name]["properties"][n]) for n in names}
+    extra: dict[str, Any] = {"type": "object", "properties": present}
+    if method == "POST":
+        extra["required"] = names
+    body["content"]["application/json"]["schema"] = {"allOf": [schema, extra]}
+
+
+def _present(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without `null` and, for strings, without the empty string."""
+    options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
+    result = copy.deepcopy(options[0]) if len(options) == 1 else {"anyOf": copy.deepcopy(options)}
+    if result.get("type") == "string":
+        result["minLength"] = max(1, result.get("minLength", 0))
+    return result
+
+
+def _merge(paths: dict[str, Any], path: str, item: dict[str, Any]) -> None:
+    """Routes with the same shape under different names (`/v1/klasses/{reference}` and
+    `/v1/klasses/{klass_name}`) are one path in OpenAPI: the later takes the first one's names."""
+    shape = re.sub(r"\{\w+\}", "{}", path)
+    for existing in paths:
+        if re.sub(r"\{\w+\}", "{}", existing) == shape and existing != path:
+            renames = dict(
+                zip(re.findall(r"\{(\w+)\}", path), re.findall(r"\{(\w+)\}", existing), strict=True)
+            )
+            for operation in item.values():
+                for parameter in operation.get("parameters") or []:
+                    if parameter.get("in") == "path":
+                        parameter["name"] = renames.get(parameter["name"], parameter["name"])
+            paths[existing].update(item)
+            return
+    paths[path] = item
