@@ -2,13 +2,15 @@
 
 On a FIFO queue every message names its group (order is kept within a group) and its
 deduplication id (SQS drops a repeat within five minutes); per-message delays do not exist there.
+Bodies are written under the one JSON policy: a NaN or Infinity raises instead of being queued.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
+
+from switchboard import strictjson
 
 BATCH_MAX = 10
 
@@ -23,7 +25,7 @@ class SqsQueue:
     ) -> None:
         request: dict[str, Any] = {
             "QueueUrl": self.url,
-            "MessageBody": json.dumps(body, separators=(",", ":")),
+            "MessageBody": strictjson.dumps(body),
         }
         if group is not None:
             request.update(MessageGroupId=group, MessageDeduplicationId=dedupe or group)
@@ -39,7 +41,7 @@ class SqsQueue:
         for start in range(0, len(bodies), BATCH_MAX):
             entries: list[dict[str, Any]] = []
             for n, body in enumerate(bodies[start : start + BATCH_MAX]):
-                entry = {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
+                entry = {"Id": str(n), "MessageBody": strictjson.dumps(body)}
                 if fifo is not None:
                     group, dedupe = fifo[start + n]
                     entry.update(MessageGroupId=group, MessageDeduplicationId=dedupe)

@@ -9,12 +9,11 @@ webhook's config, cached for a few seconds).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from switchboard import wiring
+from switchboard import strictjson, wiring
 from switchboard.adapters.metrics import emit
 from switchboard.domain import signing
 from switchboard.domain.webhooks import Webhook, after_attempt, retention_days
@@ -27,8 +26,8 @@ USER_AGENT = "Switchboard-Webhooks/1"
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
-    """The exact bytes that are signed and posted."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The exact bytes that are signed and posted: standard JSON only (a NaN raises)."""
+    return strictjson.dumps(event, ensure_ascii=False).encode("utf-8")
 
 
 class Deliverer:

@@ -35,12 +35,12 @@ them too:
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from switchboard import strictjson
 from switchboard.adapters.kinesis import MAX_KEY_CHARS, MAX_RECORD_BYTES, PutOutcome, StreamWriter
 from switchboard.domain.events import event_id
 
@@ -173,7 +173,8 @@ def partition_key(event: Mapping[str, Any]) -> str:
 
 
 def encode(event: Mapping[str, Any]) -> bytes:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    """Standard JSON only: an event holding NaN or Infinity raises rather than reach a stream."""
+    return strictjson.dumps(event, ensure_ascii=False, default=str).encode()
 
 
 def without_changes(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,8 +253,8 @@ class Forwarder:
     def _put(self, registration: Registration, events: list[dict[str, Any]]) -> PutOutcome:
         """Write through the org's writer; an org whose account cannot be reached at all
         (role gone, ExternalId changed) fails as a whole, and the other orgs go on."""
-        records = [record(event) for event in events]
         try:
+            records = [record(event) for event in events]
             return self.writers(registration).put(registration.streamArn, records)
         except Exception as exc:
             reason = f"cannot write to {registration.streamArn}: {type(exc).__name__}: {exc}"
@@ -294,7 +295,7 @@ def _json_body(body: Any) -> Any:
         body = bytes(body).decode("utf-8", errors="replace")
     if isinstance(body, str):
         try:
-            return json.loads(body)
+            return strictjson.loads(body)
         except ValueError:
             return body
     return body

@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from aws_lambda_powertools import Logger
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from switchboard import ids
+from switchboard import ids, strictjson
 from switchboard.adapters.dynamo_automation import StaleItem
 from switchboard.domain.hooks import MAX_KEY_LENGTH, Hook, body_path, lookup
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
@@ -429,8 +430,65 @@ def _later(moment: str, seconds: float) -> str:
     return ids.format_iso(ids.parse_iso(moment) + timedelta(seconds=seconds))
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+class _NonStandard:
+    """Where a fetched page holds a number JSON does not allow (NaN, Infinity, 1e400)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _first_non_standard(value: Any) -> _NonStandard | None:
+    """The first such number in a parsed value (nesting is bounded by the depth check)."""
+    if isinstance(value, _NonStandard):
+        return value
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        found = _first_non_standard(child)
+        if found is not None:
+            return found
+    return None
+
+
+def _count_non_standard(value: Any) -> int:
+    if isinstance(value, _NonStandard):
+        return 1
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return sum(_count_non_standard(child) for child in children)
+
+
+def _lenient_float(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else _NonStandard(f"the number {text[:40]} is out of range")
+
+
+def parse_page(body: bytes, items_path: str) -> Any:
+    """A fetched page under the one JSON policy (`switchboard.strictjson`). One exception keeps
+    a feed moving item by item: a non-standard number inside an item stays in the document as
+    a marker, so the items before it are posted and that item is refused when its turn comes.
+    Anywhere else, or any other breach (syntax, UTF-8, nesting), the page is not JSON."""
+    try:
+        return strictjson.loads(body)
+    except strictjson.JsonRejected as exc:
+        reason = str(exc)[:200]
+    try:
+        strictjson.check_depth(body)
+        strictjson.check_surrogates(body)
+        document = json.loads(
+            body.decode("utf-8"),
+            parse_constant=lambda name: _NonStandard(f"{name} is not a JSON value"),
+            parse_float=_lenient_float,
+        )
+    except ValueError:
+        raise PullError(f"the response is not JSON ({reason})") from None
+    try:
+        items = items_at(document, items_path)
+    except PullError:
+        items = []
+    if _count_non_standard(document) > sum(_count_non_standard(item) for item in items):
+        raise PullError(f"the response is not JSON ({reason})")
+    return document
 
 
 # --- the service --------------------------------------------------------------------------------
@@ -646,10 +704,7 @@ class PullService:
             raise PullError(f"GET answered HTTP {response.status}: {head}")
         if response.truncated:
             raise PullError(f"the response is larger than {len(response.body)} bytes: ask for smaller pages")
-        try:
-            return json.loads(response.body, parse_constant=_no_constant)
-        except (ValueError, RecursionError) as exc:
-            raise PullError(f"the response is not JSON ({str(exc)[:200]})") from None
+        return parse_page(response.body, puller.items_path)
 
     def _hook(self, puller: Puller) -> Hook:
         hook = self.hooks.store.get_hook(puller.org, puller.hook_id)
@@ -661,7 +716,10 @@ class PullService:
 
     def _post(self, puller: Puller, hook: Hook, key: str, item: Any, result: RunResult) -> None:
         """The item as a partner request to the hook: same checks, storage and queueing."""
-        body = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+        refused = _first_non_standard(item)
+        if refused is not None:  # what the hook's JSON policy would say, without sending it
+            raise PullError(f"hook {hook.id} refused item {key[:100]!r}: {refused.reason}")
+        body = strictjson.dumps(item, ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": idempotency_key(puller.id, key),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from switchboard import ids, wiring
+from switchboard import ids, strictjson, wiring
 from switchboard.adapters import metrics
 from switchboard.adapters.dynamo_automation import DynamoAutomationStore, StaleItem
 from switchboard.adapters.queues import SqsQueue
@@ -136,7 +136,11 @@ class WorkflowService:
             "callId": call_id,
             "inputs": inputs,
         }
-        if len(json.dumps(message)) > MAX_EVENT_MESSAGE_BYTES:
+        try:
+            size = len(strictjson.dumps(message))
+        except ValueError:
+            raise BadRequest("inputs must be standard JSON (no NaN or Infinity)", "/inputs") from None
+        if size > MAX_EVENT_MESSAGE_BYTES:
             raise BadRequest("inputs are larger than 200 KB", "/inputs")
         self.queue.send(message, group=call_id, dedupe=call_id)
         return call_id
@@ -201,7 +205,7 @@ class EventTriggers:
         if trigger_kind(event["name"]) != "object" or not self.enabled.for_event(event["org"], event["name"]):
             return []
         message: dict[str, Any] = {"source": "event", "org": event["org"], "event": event}
-        if len(json.dumps(event, separators=(",", ":"))) > MAX_EVENT_MESSAGE_BYTES:
+        if len(strictjson.dumps(event)) > MAX_EVENT_MESSAGE_BYTES:
             data = event["data"]
             message["event"] = {**event, "data": {"type": data["type"], "id": data["id"]}, "truncated": True}
         return [(message, f"object:{event['dataId']}", event["id"])]
