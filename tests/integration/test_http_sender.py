@@ -298,7 +298,13 @@ def test_bad_header_value_is_an_error_not_an_exception(server: Server, local: Ht
             "invalid header: the value of X-Bad contains a line break or NUL",
         ),
         ({"X-Bad": "秘密"}, "invalid header: the value of X-Bad is not Latin-1 text"),
-        ({"Bad Name": "v"}, "invalid header name 'Bad Name'"),
+        (
+            {"Bad Name": "v"},
+            "invalid header: 'Bad Name' is not an HTTP header name "
+            "(letters, digits and !#$%&'*+-.^_`|~ only)",
+        ),
+        ({"X-Bad": " padded"}, "invalid header: the value of X-Bad starts or ends with whitespace"),
+        ({"X-Bad": "bell\x07"}, "invalid header: the value of X-Bad contains a control character"),
     ]:
         result = local.post(server.url(), b"{}", headers)
         assert (result.status, result.error) == (None, error)

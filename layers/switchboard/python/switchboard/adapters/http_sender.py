@@ -44,7 +44,7 @@ _BODYLESS = frozenset({"GET", "DELETE"})  # no Content-Length unless a body is g
 
 # Headers the sender owns: the Host comes from the URL and the framing from the body, whatever a
 # webhook's custom headers say, so a pooled connection can never be desynchronised.
-_OWNED_HEADERS = frozenset(
+OWNED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "upgrade", "expect"}
 )
 
@@ -159,8 +159,11 @@ def vet_address(ip: IPAddress, *, allow_private: bool) -> str | None:
 
 # -- URLs -----------------------------------------------------------------------------------------
 
-_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 _LEGACY_V4 = re.compile(r"[0-9a-fx.]+")
+# A last label that is a number (decimal, octal or 0x hex): the host is an IPv4 address or nothing
+# (the WHATWG URL standard's rule); resolvers would read it as one, so it is never a name.
+_NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -174,7 +177,8 @@ class _Target:
 
 
 def _literal(host: str) -> IPAddress | None:
-    """The address a host spells, including the legacy IPv4 forms resolvers accept (127.1)."""
+    """The address a host spells, including the legacy IPv4 forms resolvers accept (127.1,
+    2130706433, 0x7f.1, 0177.0.0.1)."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -185,6 +189,39 @@ def _literal(host: str) -> IPAddress | None:
         except OSError:
             return None
     return None
+
+
+def normalize_host(host: str) -> tuple[str, IPAddress | None]:
+    """The one form of a URL host that is both checked and connected to: IDNA (ASCII), lower
+    case, without the root label's trailing dot ("127.0.0.1." is 127.0.0.1), and an address
+    literal in any IPv4 spelling resolvers accept written as the address it means. Answers
+    (host, address) with address None for a domain name; raises UnsafeDestination for a host
+    that is neither. `host` is the URL's host without brackets; an IPv6 literal is given in
+    brackets' content form ("::ffff:127.0.0.1") and comes back canonical ("::ffff:7f00:1")."""
+    if ":" in host:
+        try:
+            ip6 = ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnsafeDestination("the host is not a valid IPv6 address") from None
+        if ip6.scope_id:
+            raise UnsafeDestination("IPv6 zone identifiers are not allowed")
+        return str(ip6), ip6
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UnsafeDestination("the host is not a valid domain name") from None
+    host = host.lower()
+    if host.endswith("."):
+        host = host[:-1]  # the root label: "example.com." and "example.com" are one host
+    if not host or len(host) > 253 or not _NAME.fullmatch(host):
+        raise UnsafeDestination("the host is not a valid domain name")
+    ip = _literal(host)
+    if ip is not None:
+        return str(ip), ip
+    if _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+        raise UnsafeDestination("the host is not a valid IPv4 address")
+    return host, None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -215,30 +252,14 @@ def _parse(url: str, allow_private: bool) -> _Target:
         port = 443 if scheme == "https" else 80
     if not 1 <= port <= 65535:
         raise UnsafeDestination("the port must be a number from 1 to 65535")
-    ip = None
-    if "[" in parts.netloc:
-        try:
-            ip = ipaddress.IPv6Address(host)
-        except ValueError:
-            raise UnsafeDestination("the host is not a valid IPv6 address") from None
-        if ip.scope_id:
-            raise UnsafeDestination("IPv6 zone identifiers are not allowed")
-    else:
-        if not host.isascii():
-            try:
-                host = host.encode("idna").decode("ascii")
-            except UnicodeError:
-                raise UnsafeDestination("the host is not a valid domain name") from None
-        if len(host) > 253 or not _NAME.fullmatch(host):
-            raise UnsafeDestination("the host is not a valid domain name")
-        ip = _literal(host)
-        if ip is not None:
-            host = str(ip)
+    if ("[" in parts.netloc) != (":" in host):
+        raise UnsafeDestination("the host is not a valid domain name or address")
+    host, ip = normalize_host(host)
     if ip is not None:
         reason = vet_address(ip, allow_private=allow_private)
         if reason:
             raise UnsafeDestination(reason)
-    elif not allow_private and (host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost")):
+    elif not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise UnsafeDestination(f"{host} is a loopback name")
     path = parts.path or "/"
     if parts.query:
@@ -751,8 +772,33 @@ class HttpSender:
         return response.status, bytes(head), response_headers, reusable
 
 
+# RFC 9110 field syntax. A name is a token; a value is field-vchars (visible ASCII, or obs-text
+# 0x80-0xFF) with single spaces or tabs between them, never at either end. What this admits is
+# also what http.client sends unchanged: Latin-1 text without CR, LF or NUL.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
+_FIELD_VALUE = re.compile(r"([\x21-\x7e\x80-\xff]([\x20\x09\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?")
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent as given, or None when it can: the rules that the sender
+    applies to every request and that a webhook's custom headers are checked with when saved.
+    The answer names the header, never its value (which may be a credential)."""
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        shown = name[:64] if isinstance(name, str) else type(name).__name__
+        return f"{shown!r} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+    if not isinstance(value, str):
+        return f"the value of {name} is not text"
+    if _FIELD_VALUE.fullmatch(value):
+        return None
+    if any(c in value for c in "\r\n\x00"):
+        return f"the value of {name} contains a line break or NUL"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return f"the value of {name} is not Latin-1 text"
+    if value != value.strip(" \t"):
+        return f"the value of {name} starts or ends with whitespace"
+    return f"the value of {name} contains a control character"
 
 
 def _outgoing(headers: dict[str, str]) -> dict[str, str]:
@@ -760,17 +806,12 @@ def _outgoing(headers: dict[str, str]) -> dict[str, str]:
     failure that names it (never its value, which may be a credential)."""
     sent: dict[str, str] = {}
     for name, value in headers.items():
-        if name.lower() in _OWNED_HEADERS:
+        if name.lower() in OWNED_HEADERS:
             continue
         text = str(value)
-        if not _TOKEN.fullmatch(name):
-            raise _Failed(f"invalid header name {name[:64]!r}")
-        try:
-            text.encode("latin-1")
-        except UnicodeEncodeError:
-            raise _Failed(f"invalid header: the value of {name} is not Latin-1 text") from None
-        if _BAD_VALUE.search(text):
-            raise _Failed(f"invalid header: the value of {name} contains a line break or NUL")
+        problem = header_problem(name, text)
+        if problem:
+            raise _Failed(f"invalid header: {problem}")
         sent[name] = text
     return sent
 
