@@ -86,3 +86,21 @@ def test_a_hook_receive_is_three_calls(api: ApiClient, every_call: Counter) -> N
     every_call.clear()
     assert receiver.post(hook["attributes"]["url"], '{"id": 1}')[0] == 202  # a partner's retry
     assert every_call == Counter({"GetItem": 1, "PutItem": 1, "SendMessage": 1})
+
+
+def test_references_are_checked_with_one_batch_read(api: ApiClient, calls: Counter) -> None:
+    customer = api.post("/v1/customers", {"name": "A"}).json["data"]["id"]
+    users = [api.post("/v1/users", {"name": f"u{n}"}).json["data"]["id"] for n in range(2)]
+    team = api.post("/v1/teams", {"name": "t"}).json["data"]["id"]
+    tag = api.post("/v1/tags", {"name": "vip"}).json["data"]["id"]
+    calls.clear()
+    body = {"customer": customer, "assignedUsers": users, "assignedTeams": [team], "tags": [tag]}
+    conversation = api.post("/v1/conversations", body).json["data"]["id"]
+    assert calls == Counter({"BatchGetItem": 1, "PutItem": 1})
+    calls.clear()
+    api.post("/v1/teams", {"name": "support", "members": users})
+    assert calls == Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
+    calls.clear()
+    # An update reads only the ids the object does not hold yet: none here.
+    api.patch(f"/v1/conversations/{conversation}", {**body, "name": "n"})
+    assert calls == Counter({"GetItem": 1, "PutItem": 1})

@@ -10,6 +10,7 @@ Item layout in the objects table (every key starts with the org):
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from switchboard.domain.records import Page, Record, StaleRevision, UniqueKey, UniqueTaken
@@ -20,6 +21,8 @@ LIST_INDEX = "byList"
 PARENT_INDEX = "byParent"
 COUNT_CAP = 10_000  # totals are exact up to this many objects, then reported as capped
 BATCH_GET_MAX = 100
+# Pauses before a BatchGetItem is sent again for the keys DynamoDB left unprocessed (throttling).
+UNPROCESSED_PAUSES_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def object_pk(org: str, kind: str, object_id: str) -> str:
@@ -187,6 +190,35 @@ class DynamoObjectStore:
         return Page(
             records=records, total=total, total_capped=capped, has_more=capped or total > start + size
         )
+
+    def existing(self, org: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (kind, id) objects exist in the org: one strongly consistent
+        BatchGetItem of at most 100 keys (only `pk` is returned); keys DynamoDB leaves
+        unprocessed are asked for again after a pause."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return set()
+        if len(keys) > BATCH_GET_MAX:
+            raise ValueError(f"at most {BATCH_GET_MAX} keys per BatchGetItem")
+        by_pk = {object_pk(org, kind, object_id): (kind, object_id) for kind, object_id in keys}
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": OBJECT_SK}} for pk in by_pk],
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk",
+            }
+        }
+        found: set[tuple[str, str]] = set()
+        for pause in (0.0, *UNPROCESSED_PAUSES_S):
+            if pause:
+                time.sleep(pause)
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table, []):
+                found.add(by_pk[item["pk"]["S"]])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise RuntimeError("DynamoDB kept keys unprocessed")
 
     def exists_in(self, org: str, list_key: str) -> bool:
         response = self.client.query(

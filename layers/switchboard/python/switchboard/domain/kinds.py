@@ -40,6 +40,9 @@ class Kind:
     required: tuple[str, ...] = ()
     max_page_size: int = 100
     relationships: tuple[str, ...] = ()  # body fields that are ids of related objects
+    # Body fields that are lists of ids of objects of one kind (field, kind): kept in the
+    # attributes, each id checked to name an object of that kind in the caller's org.
+    references: tuple[tuple[str, str], ...] = ()
     # For kobjects: the klass's declared custom properties when already known (empty: any name);
     # None means the service looks the klass up when `custom` has to be checked.
     custom_properties: frozenset[str] | None = None
@@ -57,6 +60,7 @@ CUSTOMER = Kind(
     path="customers",
     model=models.CustomerBody,
     identifiers=(("email", _emails), ("phone", _phones), ("externalId", _attribute("externalId"))),
+    references=(("tags", "tag"),),
 )
 KLASS = Kind(
     name="klass",
@@ -73,6 +77,7 @@ CONVERSATION = Kind(
     parent="customer",
     required=("customer",),
     relationships=("customer",),
+    references=(("assignedUsers", "user"), ("assignedTeams", "team"), ("tags", "tag")),
 )
 MESSAGE = Kind(
     name="message",
@@ -98,6 +103,7 @@ TEAM = Kind(
     identifiers=(("name", _attribute("name")),),
     required=("name",),
     max_page_size=500,
+    references=(("members", "user"),),
 )
 TAG = Kind(
     name="tag",
@@ -125,4 +131,5 @@ def kobject_kind(klass_name: str, custom_properties: frozenset[str] | None = Non
         parent="customer",
         required=("title",),
         relationships=("customer",),
+        references=(("tags", "tag"),),
     )

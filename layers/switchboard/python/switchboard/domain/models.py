@@ -21,7 +21,10 @@ _KLASS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ShortStr = Annotated[str, Field(max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=256)]
-Tags = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)]
+# Ids of other objects of the org (checked by the service against the kind's `references`);
+# tags are ids of tag objects, as in Kustomer.
+IdList = Annotated[list[Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]], Field(max_length=100)]
+Tags = IdList
 
 
 def _date(value: str | None) -> str | None:
@@ -161,9 +164,6 @@ class KObjectBody(Writable):
 
     _kobject_dates = field_validator("createdAt")(_date)
     _ids = field_validator("customer")(_object_id)
-
-
-IdList = Annotated[list[Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]], Field(max_length=100)]
 
 
 class ConversationBody(Writable):

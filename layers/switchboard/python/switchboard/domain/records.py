@@ -83,3 +83,6 @@ class ObjectStore(Protocol):
     def page(self, org: str, list_key: str, *, by_parent: bool, page: int, size: int) -> Page: ...
 
     def exists_in(self, org: str, list_key: str) -> bool: ...
+
+    def existing(self, org: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of at most 100 (kind, id) objects exist in the org, in one batch read."""

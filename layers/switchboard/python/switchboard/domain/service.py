@@ -22,6 +22,8 @@ from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.ids import is_id, new_id, now_iso
 
 UPDATE_ATTEMPTS = 30
+# Objects one write may name (relationships and id lists together): one BatchGetItem checks them.
+MAX_REFERENCES = 100
 # `custom` attributes are fields of their own: PUT and PATCH both merge them key by key (null
 # removes one). `data` is one free JSON value: PUT replaces it, PATCH merges its top-level keys.
 MERGED_ALWAYS = ("custom",)
@@ -30,6 +32,10 @@ _NORMALIZERS: dict[str, Callable[[str], str]] = {
     "email": models.normalize_email,
     "phone": models.normalize_phone,
 }
+
+
+# A reference to check: (JSON pointer in the body, kind of the object it must name, the id).
+Reference = tuple[str, str, Any]
 
 
 def validation_error(exc: ValidationError, prefix: str = "") -> BadRequest:
@@ -121,15 +127,20 @@ class ObjectService:
         attributes = body_dict(kind, body)
         attributes.pop("rev", None)
         relationships = dict(links or {})
+        named: list[Reference] = []
         for name in kind.relationships:
             related = attributes.pop(name, None)
             if related is not None and name not in relationships:
-                relationships[name] = (name, self._existing(org, name, related, f"/{name}").id)
+                named.append((f"/{name}", name, related))
+                relationships[name] = (name, related)
         for name in kind.required:
             if attributes.get(name) in (None, "") and name not in relationships:
                 raise BadRequest(f"{name} is required", f"/{name}")
         attributes = {k: v for k, v in attributes.items() if v is not None}
+        for field, target in kind.references:
+            named += [(f"/{field}/{n}", target, value) for n, value in enumerate(attributes.get(field) or [])]
         self._check_custom(org, kind, attributes)
+        self._check_references(org, named)
         if kind is kinds.KLASS:
             attributes.setdefault("displayName", attributes["name"])
         now = self.clock()
@@ -190,12 +201,13 @@ class ObjectService:
         """
         changes = body_dict(kind, body)
         expected = changes.pop("rev", None)
+        checked: set[tuple[str, str]] = set()  # references found once stay found across retries
         for attempt in range(UPDATE_ATTEMPTS):
             if current is None or current.id != object_id:
                 current = self.get(org, kind, object_id)
             if expected is not None and expected != current.rev:
                 raise Conflict(f"rev is {current.rev}, not {expected}", "/rev")
-            updated, add, remove = self._apply(org, kind, current, changes, patch)
+            updated, add, remove = self._apply(org, kind, current, changes, patch, checked)
             if (updated.attributes, updated.relationships) == (current.attributes, current.relationships):
                 return current  # nothing changes: no write, no new rev, no event
             try:
@@ -226,20 +238,36 @@ class ObjectService:
 
     # ----- helpers ---------------------------------------------------------------------------
     def _apply(
-        self, org: str, kind: Kind, current: Record, changes: dict[str, Any], patch: bool
+        self,
+        org: str,
+        kind: Kind,
+        current: Record,
+        changes: dict[str, Any],
+        patch: bool,
+        checked: set[tuple[str, str]] | None = None,
     ) -> tuple[Record, list[UniqueKey], list[UniqueKey]]:
         changes = dict(changes)
         changes.pop("createdAt", None)
         if kind is kinds.KLASS and "name" in changes and changes["name"] != current.attributes["name"]:
             raise BadRequest("a klass's name cannot be changed", "/name")
         relationships = dict(current.relationships)
+        named: list[Reference] = []
         for name in kind.relationships:
             if name in changes:
                 related = changes.pop(name)
                 if related is None:
                     relationships.pop(name, None)
                 else:
-                    relationships[name] = (name, self._existing(org, name, related, f"/{name}").id)
+                    if related != current.related_id(name):
+                        named.append((f"/{name}", name, related))
+                    relationships[name] = (name, related)
+        # Only ids the object does not hold yet are checked: those it holds were checked when
+        # they were added (an update that resends a list reads nothing for it).
+        for field, target in kind.references:
+            held = set(current.attributes.get(field) or [])
+            for n, value in enumerate(changes.get(field) or []):
+                if value not in held:
+                    named.append((f"/{field}/{n}", target, value))
         attributes = dict(current.attributes)
         for name, value in changes.items():
             if (name in MERGED_ALWAYS or (patch and name in MERGED_ON_PATCH)) and isinstance(value, dict):
@@ -254,6 +282,7 @@ class ObjectService:
                 raise BadRequest(f"{name} is required", f"/{name}")
         if "custom" in changes:
             self._check_custom(org, kind, attributes)
+        self._check_references(org, named, checked)
         updated = replace(
             current,
             rev=current.rev + 1,
@@ -277,16 +306,25 @@ class ObjectService:
                 allowed = kinds.klass_properties(klass.attributes)
         attributes["custom"] = check_custom(attributes["custom"], "/custom", allowed or None)
 
-    def _existing(self, org: str, kind_name: str, object_id: Any, pointer: str) -> Record:
-        kind = kinds.BY_NAME[kind_name]
-        record = (
-            self.store.get(org, kind.name, object_id)
-            if isinstance(object_id, str) and is_id(object_id)
-            else None
-        )
-        if record is None:
-            raise BadRequest(f"{kind_name} {object_id} does not exist", pointer)
-        return record
+    def _check_references(
+        self, org: str, named: list[Reference], checked: set[tuple[str, str]] | None = None
+    ) -> None:
+        """Every (pointer, kind, id) must name an existing object of that kind in `org`: one
+        batch read for them all; else a 400 pointing at the first that does not."""
+        checked = set() if checked is None else checked
+        wanted: dict[tuple[str, str], str] = {}
+        for pointer, kind_name, object_id in named:
+            if not isinstance(object_id, str) or not is_id(object_id):
+                raise BadRequest(f"{object_id!r} is not an id of a {kind_name}", pointer)
+            if (kind_name, object_id) not in checked:
+                wanted.setdefault((kind_name, object_id), pointer)
+                if len(wanted) > MAX_REFERENCES:
+                    raise BadRequest(f"one write may name at most {MAX_REFERENCES} other objects", pointer)
+        found = self.store.existing(org, list(wanted)) if wanted else set()
+        checked |= found
+        for pointer, kind_name, object_id in named:
+            if (kind_name, object_id) not in checked:
+                raise BadRequest(f"no {kind_name} {object_id} in this org", pointer)
 
     def _write_new(self, items: list[tuple[Record, list[UniqueKey]]]) -> None:
         for attempt in range(3):

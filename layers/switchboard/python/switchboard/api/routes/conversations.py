@@ -5,20 +5,24 @@ from switchboard.api import jsonapi
 from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response, register_crud
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain import auth, kinds, models
-from switchboard.errors import BadRequest
+from switchboard.domain.records import Record
+from switchboard.errors import BadRequest, NotFound
 
 
 def create_message(
     body: models.MessageBody, *, customer_id: str | None = None, conversation_id: str | None = None
 ):
-    """Create a message; with a customer but no conversation, a conversation is opened with it."""
+    """Create a message; with a customer but no conversation, a conversation is opened with it.
+
+    Ids from the path name objects the route has found already; ids from the body must name an
+    object of the caller's org (400 with a pointer otherwise, as for every reference)."""
     service = services.objects()
     org = principal().org
     attributes = body.model_dump(exclude_unset=True, by_alias=True)
     conversation_id = conversation_id or attributes.get("conversation")
     customer_id = customer_id or attributes.get("customer")
     if conversation_id:
-        conversation = service.get(org, kinds.CONVERSATION, conversation_id)
+        conversation = _referenced(kinds.CONVERSATION, conversation_id, "/conversation")
         owner = conversation.related_id("customer")
         if customer_id and owner and customer_id != owner:
             raise BadRequest("the conversation belongs to another customer", "/customer")
@@ -29,7 +33,7 @@ def create_message(
         return jsonapi.one(record, 201)
     if not customer_id:
         raise BadRequest("a message needs a conversation or a customer", "/conversation")
-    customer = service.get(org, kinds.CUSTOMER, customer_id)
+    customer = _referenced(kinds.CUSTOMER, customer_id, "/customer")
     opened, opened_keys = service.prepare(
         org,
         kinds.CONVERSATION,
@@ -44,6 +48,13 @@ def create_message(
     )
     service.create_many([(opened, opened_keys), (message, message_keys)])
     return jsonapi.one(message, 201)
+
+
+def _referenced(kind: kinds.Kind, object_id: str, pointer: str) -> Record:
+    try:
+        return services.objects().get(principal().org, kind, object_id)
+    except NotFound:
+        raise BadRequest(f"no {kind.name} {object_id} in this org", pointer) from None
 
 
 def _without(body: models.MessageBody, *names: str) -> dict:
