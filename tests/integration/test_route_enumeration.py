@@ -107,6 +107,8 @@ def test_a_method_not_served_at_a_known_path_is_405_with_allow(api: ApiClient) -
     reply = api.call("OPTIONS", "/v1/customers")
     assert reply.status == 405
     assert reply.headers["allow"] == "GET, POST"
+    reply = api.call("OPTIONS", "/v1/klasses/orders")  # two route templates of one shape
+    assert reply.headers["allow"] == "DELETE, GET, PATCH, POST, PUT"
 
 
 def test_a_route_function_never_runs_unless_the_gate_granted_it() -> None:

@@ -102,3 +102,18 @@ def test_bodies_inside_the_json_policy_are_parsed():
     with pytest.raises(BadRequest) as caught:  # 64 levels are JSON; the model refuses `custom`
         routing.parse_body(nested, False, Body)
     assert caught.value.pointer == "/custom"
+
+
+def test_each_app_grants_its_own_routes_when_several_are_built():
+    """A process may build several apps (the local run does): each still serves its routes."""
+    first, second = build_app(), build_app()
+    event = {
+        "path": "/v1/openapi.json/",
+        "httpMethod": "GET",
+        "headers": {},
+        "requestContext": {"stage": "prod", "httpMethod": "GET", "resourcePath": "/v1/{proxy+}"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    assert first.resolve(event, None)["statusCode"] == 200
+    assert second.resolve(event, None)["statusCode"] == 200

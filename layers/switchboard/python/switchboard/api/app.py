@@ -29,6 +29,7 @@ class Api:
     def __init__(self) -> None:
         self.resolver = APIGatewayRestResolver()
         register_all(self.resolver)
+        self.endpoints = routing.endpoints_of(self.resolver)
         self._install_handlers()
 
     def _install_handlers(self) -> None:
@@ -60,9 +61,9 @@ class Api:
         try:
             if _body_size(event) > MAX_BODY_BYTES:
                 raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
-            route = routing.match(method, path)
+            route = routing.match(method, path, self.endpoints)
             if route is None:
-                allowed = routing.allowed_methods(path)
+                allowed = routing.allowed_methods(path, self.endpoints)
                 if allowed:
                     raise _NotAllowed(f"{method} is not served here; use {', '.join(allowed)}", allowed)
                 raise NotFound("no such route")

@@ -91,6 +91,7 @@ def endpoint(
             router.route(path, method, status_code=declared.status, **options)(func)
         else:
             ENDPOINTS.append(declared)
+            endpoints_of(router).append(declared)
             router.route(path, method, **options)(_bind(router, declared, func))
         return func
 
@@ -104,24 +105,42 @@ def success_status(method: str, status: int | None = None) -> int:
     return {"POST": 201, "DELETE": 204}.get(method, 200)
 
 
-def match(method: str, path: str) -> Endpoint | None:
+def endpoints_of(router: Any) -> list[Endpoint]:
+    """The routes declared on one resolver (each resolver grants only its own route functions)."""
+    declared = getattr(router, "switchboard_endpoints", None)
+    if declared is None:
+        declared = []
+        router.switchboard_endpoints = declared
+    return declared
+
+
+def _ordered(endpoints: list[Endpoint]) -> list[Endpoint]:
+    return [e for e in endpoints if "<" not in e.path] + [e for e in endpoints if "<" in e.path]
+
+
+def match(method: str, path: str, endpoints: list[Endpoint] | None = None) -> Endpoint | None:
     """The route Powertools will pick for a normalized path: static paths first, then declaration order."""
     method = method.upper()
-    ordered = [e for e in ENDPOINTS if "<" not in e.path] + [e for e in ENDPOINTS if "<" in e.path]
+    ordered = _ordered(ENDPOINTS if endpoints is None else endpoints)
     for candidate in ordered:
         if candidate.method == method and candidate.pattern.match(path):
             return candidate
     return None
 
 
-def allowed_methods(path: str) -> list[str]:
+def allowed_methods(path: str, endpoints: list[Endpoint] | None = None) -> list[str]:
     """The methods served at a normalized path (for a 405's `Allow`): those of the most specific
     route template matching it (static before dynamic, as routing picks), whatever its names."""
-    ordered = [e for e in ENDPOINTS if "<" not in e.path] + [e for e in ENDPOINTS if "<" in e.path]
-    first = next((e for e in ordered if e.pattern.match(path)), None)
+    endpoints = ENDPOINTS if endpoints is None else endpoints
+    first = next((e for e in _ordered(endpoints) if e.pattern.match(path)), None)
     if first is None:
         return []
-    return sorted({e.method for e in ENDPOINTS if e.pattern.pattern == first.pattern.pattern})
+    return sorted({e.method for e in endpoints if _shape(e.path) == _shape(first.path)})
+
+
+def _shape(path: str) -> str:
+    """`/v1/klasses/<reference>` and `/v1/klasses/<klass_name>` are one resource."""
+    return re.sub(r"<\w+>", "<>", path)
 
 
 def permission_for(method: str, path: str) -> Permission | None:
