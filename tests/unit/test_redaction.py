@@ -121,3 +121,16 @@ def test_bodies() -> None:
         '{"user": "ada", "token" : "[redacted]", "x": [{"secret": "[redacted]"'
     )
     assert mask_body("password=p&a=1", "application/x-www-form-urlencoded") == f"password={MASK}&a=1"
+
+
+def test_bodies_kept_as_text_are_masked_inside_records() -> None:
+    record = {
+        "response": '{"access_token": "AT", "id": 1}',
+        "error": {"response": {"body": '<html>{"password": "PW"'}},
+        "data": "password=PW2&x=1",
+        "name": '{"password": "kept: not a body field"}',
+    }
+    shown = mask(record)
+    assert json.loads(shown["response"]) == {"access_token": MASK, "id": 1}
+    assert shown["error"]["response"]["body"] == '<html>{"password": "[redacted]"'
+    assert shown["name"] == record["name"]

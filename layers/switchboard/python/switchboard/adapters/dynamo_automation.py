@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from switchboard import strictjson
 from switchboard.domain.hooks import Hook
 
 TRANSACTION_TTL_S = 14 * 24 * 3600  # as long as a queued message can wait (SQS retention)
@@ -225,7 +226,7 @@ class DynamoAutomationStore:
                 "sk": _s(run["id"]),
                 "timePk": _s(f"{org}#run#{workflow_id}"),
                 "timeSk": _s(f"{run['startedAt']}#{run['id']}"),
-                "doc": _s(json.dumps(run, separators=(",", ":"), default=str)),
+                "doc": _s(strictjson.dumps(run, default=str)),
                 "expiresAt": {"N": str(int(time.time()) + RUN_TTL_S)},
             },
         )

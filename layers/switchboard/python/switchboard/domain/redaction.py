@@ -10,7 +10,8 @@ as a record:
   and a password in the URL's user info;
 - JSON fields at any depth (`password`, `secret`, `token`, `apiKey`, `api_key`,
   `accessToken`, `clientSecret`, `authorization`...), and `{name, value}` pairs whose name is
-  one of those (a header list).
+  one of those (a header list); a body kept as text (`body`, `data`, `response`, `preview`)
+  has the `"name": "value"` pairs it shows masked.
 Names are compared case- and separator-insensitively (`API-Key`, `api_key` and `apiKey` are
 one name). Masking works on copies: what is sent, received or processed never changes.
 """
@@ -49,6 +50,7 @@ _SECRET_NAMES = frozenset({"auth", "xauth", "pwd", "pass", "jwt", "otp", "sessio
 # ... and, in a URL's query, these too (`?key=` is a credential; a JSON `key` seldom is).
 _SECRET_QUERY_NAMES = _SECRET_NAMES | {"key", "sig"}
 _SEPARATORS = re.compile(r"[^a-z0-9]")
+_BODY_FIELDS = frozenset({"body", "data", "response", "preview"})
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -68,7 +70,7 @@ def mask(value: Any) -> Any:
     if isinstance(value, Mapping):
         if _is_pair(value) and secret_name(value["name"]):
             return {k: (_masked(v) if k == "value" else mask(v)) for k, v in value.items()}
-        return {k: (_masked(v) if secret_name(k) else mask(v)) for k, v in value.items()}
+        return {k: _field(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask(item) for item in value]
     if isinstance(value, str) and _URL.match(value):
@@ -140,6 +142,14 @@ def _mask_pair(match: re.Match[str]) -> str:
     if not secret_name(match.group(2)):
         return match.group(0)
     return f'{match.group(1)}"{MASK}"'
+
+
+def _field(name: Any, value: Any) -> Any:
+    if secret_name(name):
+        return _masked(value)
+    if isinstance(value, str) and name in _BODY_FIELDS:
+        return mask_body(value)  # a body kept as text (a preview, a cut answer, a JSON string)
+    return mask(value)
 
 
 def _is_pair(value: Mapping[str, Any]) -> bool:

@@ -28,8 +28,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from switchboard import strictjson
 from switchboard.adapters.http_sender import METHODS, Requester, UnsafeDestination, check_url
-from switchboard.domain import kinds
+from switchboard.domain import kinds, redaction
 from switchboard.domain.kinds import Kind
 from switchboard.domain.records import Record, UniqueKey
 from switchboard.domain.service import ObjectService, body_dict
@@ -44,7 +45,6 @@ REST_TIMEOUT_S = 10.0
 REGEX_TIMEOUT_S = 1.0
 MAX_TEST_STRING = 20_000
 ERROR_BODY_PREVIEW = 4096
-_SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|signature|api[-_]?key", re.I)
 
 
 def flatten(record: Record) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def build_actions(objects: ObjectService, http: Requester, allow_private: bool) 
         "kustomer.conversation.create": a.conversation_create,
         "kustomer.conversation.update": a.updater(lambda params: kinds.CONVERSATION),
         "kustomer.message.create": a.message_create,
-        "kustomer.rest-api.json": _Redacting(a.rest_api_json, _redact_headers),
+        "kustomer.rest-api.json": _Redacting(a.rest_api_json, _redact_rest_input),
         "kustomer.regex-match.generic": a.regex_match,
     }
 
@@ -241,7 +241,8 @@ class _Actions:
             raise StepError(f"{where}: {response.error}")
         if response.truncated:
             raise StepError(f"{where}: the response is larger than 1 MB", response.status)
-        parsed, is_json = _parse_json(response.body)
+        parsed, rejected = _parse_json(response.body)
+        is_json = rejected is None
         answer = {
             "statusCode": response.status,
             "headers": dict(response.headers),
@@ -251,7 +252,11 @@ class _Actions:
             reason = response.error or f"answered {response.status}"
             raise StepError(f"{where}: {reason}", response.status, {"response": _shortened(answer)})
         if not is_json:
-            raise StepError(f"{where}: the response is not JSON", response.status, {"response": answer})
+            raise StepError(
+                f"{where}: the response is not JSON ({rejected})",
+                response.status,
+                {"response": answer},
+            )
         if isinstance(parsed, list):
             raise StepError(
                 f"{where}: the response is a JSON array, and a workflow cannot iterate over an "
@@ -388,24 +393,24 @@ def _request_body(method: str, data: Any, headers: dict[str, str]) -> bytes | No
         headers["Content-Type"] = "application/json"
     if isinstance(data, str):
         return data.encode()
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return strictjson.dumps(data, ensure_ascii=False).encode()
+    except ValueError:
+        raise StepError("data must be standard JSON (no NaN or Infinity)") from None
 
 
-def _redact_headers(params: dict[str, Any]) -> dict[str, Any]:
-    """The REST step's input for the run log, without credentials in its headers."""
-    headers = params.get("headers")
-    if isinstance(headers, dict):
-        headers = {k: "[redacted]" if _SECRET_HEADER.search(str(k)) else v for k, v in headers.items()}
-    elif isinstance(headers, list):
-        headers = [
-            {**h, "value": "[redacted]"}
-            if isinstance(h, dict) and _SECRET_HEADER.search(str(h.get("name")))
-            else h
-            for h in headers
-        ]
-    else:
-        return params
-    return {**params, "headers": headers}
+def _redact_rest_input(params: dict[str, Any]) -> dict[str, Any]:
+    """The REST step's input for the run log: credentials masked in its URL, headers and body
+    (`switchboard.domain.redaction`), a body given as text included."""
+    shown = redaction.mask(params)
+    data = params.get("data")
+    if isinstance(data, str):
+        headers = params.get("headers")
+        content_type = None
+        if isinstance(headers, dict):
+            content_type = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
+        shown["data"] = redaction.mask_body(data, content_type if isinstance(content_type, str) else None)
+    return shown
 
 
 def _display(uri: str) -> str:
@@ -414,13 +419,15 @@ def _display(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _parse_json(body: bytes) -> tuple[Any, bool]:
+def _parse_json(body: bytes) -> tuple[Any, str | None]:
+    """The answer under the one JSON policy (`switchboard.strictjson`): (value, None), or
+    (None, why not) for anything else, NaN, Infinity and 1e400 included."""
     if not body.strip():
-        return None, True
+        return None, None
     try:
-        return json.loads(body), True
-    except ValueError:
-        return None, False
+        return strictjson.loads(body), None
+    except strictjson.JsonRejected as exc:
+        return None, str(exc)[:200]
 
 
 def _preview(body: bytes) -> str:

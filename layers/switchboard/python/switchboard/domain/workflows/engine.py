@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from switchboard.domain import redaction
 from switchboard.domain.workflows import conditions, values
 from switchboard.domain.workflows.definition import Step, Transition, Workflow
 from switchboard.domain.workflows.errors import StepError
@@ -74,7 +75,8 @@ class StepLog:
     finishedAt: str
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(asdict(self))
+        """The step as recorded: secrets masked (`switchboard.domain.redaction`), JSON-safe."""
+        return _json_safe(redaction.mask(asdict(self)))
 
 
 @dataclass
@@ -88,7 +90,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
-            "error": _json_safe(self.error),
+            "error": _json_safe(redaction.mask(self.error)),
             "steps": [step.to_dict() for step in self.steps],
         }
 
@@ -185,7 +187,7 @@ class WorkflowEngine:
             if exc.pointer is not None:
                 error["pointer"] = exc.pointer
         redact = getattr(action, "redact", None)
-        shown = redact(params) if callable(redact) and isinstance(params, dict) else params
+        shown = redact(params) if callable(redact) and isinstance(params, dict) else redaction.mask(params)
         return StepLog(step.id, step.action, shown, output, error, started_at, self._iso())
 
     def _next(self, transitions: list[Transition], context: dict[str, Any]) -> str | None:

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from switchboard import strictjson
 from switchboard.domain.workflows.errors import StepError
 from switchboard.ids import now_iso
 
@@ -167,8 +168,9 @@ def _length(value: Any) -> int | None:
 
 
 def _json_parse(value: Any) -> Any:
+    """`jsonParse`: standard JSON only (`switchboard.strictjson`); null for anything else."""
     try:
-        return json.loads(to_text(value))
+        return strictjson.loads(to_text(value))
     except ValueError:
         return None
 
