@@ -4,13 +4,16 @@ pk `{org}#datastream`  sk `config`        the org's ExternalId, made once, and i
                                           (`doc` JSON: account, region, stream ARN, status, times)
                        sk `counters`      forwarded / parked counts and the last forward time,
                                           added to by the forwarder once per batch (UpdateItem ADD)
-                       sk `backfill`      the current backfill's progress
+                       sk `backfill`      the current backfill's progress (`doc` JSON: id,
+                                          kinds, startedAt; `backfillId`; ADDed `sent` and
+                                          `kindsDone`; `finishedAt` once every kind is sent)
 pk `{org}#parked`      sk `{createdAt}#{eventId}`  an event that could not be written, kept for
                                           a redrive (never dropped)
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import secrets
@@ -97,25 +100,56 @@ class DynamoDataStreamStore:
         }
 
     def put_backfill(self, org: str, progress: dict[str, Any]) -> None:
+        """Start a backfill: its progress replaces the previous one (counts start from zero)."""
         self.client.put_item(
-            TableName=self.table, Item={**self._key(org, "backfill"), "doc": _s(json.dumps(progress))}
+            TableName=self.table,
+            Item={
+                **self._key(org, "backfill"),
+                "doc": _s(json.dumps(progress)),
+                "backfillId": _s(progress["id"]),
+            },
         )
 
-    def add_backfill_sent(self, org: str, sent: int, done_kind: str | None = None) -> None:
-        """Count sent objects (and a finished kind) on the backfill's progress."""
+    def add_backfill_sent(
+        self, org: str, backfill_id: str, sent: int, done_kind: str | None, at: str
+    ) -> None:
+        """Count a page's sent objects (and its kind, when it was the kind's last page) on the
+        backfill `backfill_id`; the update that completes the last kind marks the backfill done at
+        `at`. A page of a backfill that a newer one replaced counts nowhere."""
         expression = "ADD sent :n"
-        values: dict[str, Any] = {":n": {"N": str(sent)}}
+        values: dict[str, Any] = {":n": {"N": str(sent)}, ":id": _s(backfill_id)}
         if done_kind:
             expression += ", kindsDone :k"
             values[":k"] = {"SS": [done_kind]}
-        self.client.update_item(
-            TableName=self.table,
-            Key=self._key(org, "backfill"),
-            UpdateExpression=expression,
-            ExpressionAttributeValues=values,
-        )
+        try:
+            updated = self.client.update_item(
+                TableName=self.table,
+                Key=self._key(org, "backfill"),
+                UpdateExpression=expression,
+                ConditionExpression="backfillId = :id",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return  # replaced (or never started): its pages are no longer counted
+        if not done_kind or "finishedAt" in updated:
+            return
+        kinds = json.loads(updated["doc"]["S"]).get("kinds", [])
+        if not set(kinds) <= set(updated.get("kindsDone", {}).get("SS", [])):
+            return
+        # Refused when a concurrent last page marked it first, or a newer backfill replaced it.
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(org, "backfill"),
+                UpdateExpression="SET finishedAt = :at",
+                ConditionExpression="backfillId = :id AND attribute_not_exists(finishedAt)",
+                ExpressionAttributeValues={":at": _s(at), ":id": _s(backfill_id)},
+            )
 
     def backfill(self, org: str) -> dict[str, Any] | None:
+        """The current backfill's progress: `status` is `done` once every kind is sent (with
+        `finishedAt`, when it was recorded), `running` before; `sent` and `kindsDone` count."""
         item = self.client.get_item(
             TableName=self.table, Key=self._key(org, "backfill"), ConsistentRead=True
         ).get("Item")
@@ -124,6 +158,11 @@ class DynamoDataStreamStore:
         progress = json.loads(item["doc"]["S"])
         progress["sent"] = int(item.get("sent", {}).get("N", "0"))
         progress["kindsDone"] = sorted(item.get("kindsDone", {}).get("SS", []))
+        progress["finishedAt"] = item.get("finishedAt", {}).get("S")
+        finished = progress["finishedAt"] is not None or set(progress.get("kinds", [])) <= set(
+            progress["kindsDone"]
+        )
+        progress["status"] = "done" if finished else "running"
         return progress
 
     # --- parked events ----------------------------------------------------------------------

@@ -127,11 +127,7 @@ class DataStreamService:
         if current["status"] != "active":
             raise Conflict("activate the data stream before a backfill")
         running = current.get("backfill")
-        if (
-            running
-            and running.get("status") == "running"
-            and len(running.get("kindsDone", [])) < len(running.get("kinds", []))
-        ):
+        if running and running.get("status") == "running":
             raise Conflict("a backfill is running already")
         backfill_id = self.new_id()
         klass_names = self._klass_names(org)

@@ -175,4 +175,6 @@ def _backfill_page(message: dict[str, Any]) -> None:
         _forward(events, backfill=True)
     if found.has_more:
         services.backfill_queue().send({**message, "page": page + 1})
-    services.datastream_store().add_backfill_sent(org, len(events), None if found.has_more else kind_name)
+    services.datastream_store().add_backfill_sent(
+        org, message["backfillId"], len(events), None if found.has_more else kind_name, ids.now_iso()
+    )
