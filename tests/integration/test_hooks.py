@@ -355,3 +355,29 @@ def test_a_body_the_gateway_cannot_hand_over_as_text_is_400(api: ApiClient, rece
         assert response["statusCode"] == 400, response
         assert json.loads(response["body"])["errors"][0]["status"] == "400"
     assert queued() == []
+
+
+def test_debug_transactions_mask_secrets_but_the_workflow_gets_the_request_as_sent(
+    api: ApiClient, receiver: Receiver
+) -> None:
+    hook = create_hook(api, "form", debug=True)
+    body = {"order": {"id": 1}, "customer": {"email": "a@example.com", "password": "PW-1"}, "apiKey": "AK-1"}
+    sent_headers = {"X-Hub-Signature-256": "sha256=SIG-1", "X-Auth-Token": "TOK-1", "X-Request-Id": "r1"}
+    status, _, document = receiver.post(hook["attributes"]["url"], json.dumps(body), headers=sent_headers)
+    assert status == 202, document
+    [row] = stored_transactions(api, hook)
+    shown = json.dumps(row)
+    for secret in ("PW-1", "AK-1", "SIG-1", "TOK-1"):
+        assert secret not in shown, secret
+    assert row["attributes"]["headers"]["x-request-id"] == "r1"
+    assert row["attributes"]["headers"]["x-hub-signature-256"] == "[redacted]"
+    assert row["attributes"]["data"]["customer"] == {"email": "a@example.com", "password": "[redacted]"}
+    # what the workflow runs on is the request as it came
+    from switchboard import services
+
+    [message] = queued()
+    stored = services.automation_store().get_transaction(
+        api.org, hook["id"], json.loads(message["Body"])["dedupe"]
+    )
+    assert json.loads(stored["body"]) == body
+    assert stored["headers"]["x-auth-token"] == "TOK-1"

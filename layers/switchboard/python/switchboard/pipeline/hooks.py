@@ -18,7 +18,7 @@ from typing import Any
 from switchboard import ids
 from switchboard.adapters.dynamo_automation import DynamoAutomationStore, StaleItem
 from switchboard.adapters.queues import SqsQueue
-from switchboard.domain import hooks
+from switchboard.domain import hooks, redaction
 from switchboard.domain.hooks import Hook, HookBody, HookNotFound
 from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.headers import header
@@ -47,6 +47,18 @@ class Accepted:
 def hook_message(org: str, hook: Hook, dedupe: str) -> dict[str, Any]:
     """The workflow-runs message of one transaction (the body stays in the table)."""
     return {"source": "hook", "org": org, "hookId": hook.id, "hookType": hook.type, "dedupe": dedupe}
+
+
+def shown(transaction: dict[str, Any]) -> dict[str, Any]:
+    """A transaction as the debug list shows it: credentials masked in its headers and body
+    (`switchboard.domain.redaction`). The stored transaction, which the workflow runs on,
+    keeps the request as it came."""
+    headers = transaction.get("headers") or {}
+    return {
+        **transaction,
+        "headers": redaction.mask_headers(headers),
+        "body": redaction.mask_body(transaction["body"], header(headers, "content-type")),
+    }
 
 
 class HookService:
@@ -111,7 +123,7 @@ class HookService:
         if not hook.debug:
             raise BadRequest("transactions are kept only while the hook has debug: true")
         since = ids.format_iso(ids.parse_iso(self.clock()) - timedelta(seconds=hooks.DEBUG_WINDOW_S))
-        return self.store.recent_transactions(org, hook.id, since, limit)
+        return [shown(row) for row in self.store.recent_transactions(org, hook.id, since, limit)]
 
     # --- receiving --------------------------------------------------------------------------
     def receive(
