@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from switchboard import strictjson
 from switchboard.domain.webhooks import MAX_PER_ORG, Secret, Webhook
 
 COUNTER_ID = "#count"
@@ -227,7 +228,7 @@ class DynamoDeliveryStore:
             "expiresAt": {"N": _epoch_in(retention_days)},
         }
         if last:
-            item["last"] = {"S": json.dumps(last, separators=(",", ":"))}
+            item["last"] = {"S": strictjson.dumps(last)}
         if status in ("failed", "held"):
             item["statusPk"] = {"S": f"{self._pk(org, webhook_id)}#{status}"}
             item["statusSk"] = {"S": sort}
@@ -240,7 +241,7 @@ class DynamoDeliveryStore:
         return {
             "pk": {"S": self._pk(org, webhook_id)},
             "sk": {"S": f"a#{attempt['at']}#{event['id']}#{attempt['attempt']:02d}"},
-            "doc": {"S": json.dumps(attempt, separators=(",", ":"))},
+            "doc": {"S": strictjson.dumps(attempt)},
             "expiresAt": {"N": _epoch_in(retention_days)},
         }
 

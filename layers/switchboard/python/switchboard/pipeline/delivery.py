@@ -15,7 +15,7 @@ from typing import Any
 
 from switchboard import strictjson, wiring
 from switchboard.adapters.metrics import emit
-from switchboard.domain import signing
+from switchboard.domain import redaction, signing
 from switchboard.domain.webhooks import Webhook, after_attempt, retention_days
 from switchboard.ids import now_iso
 from switchboard.pipeline.webhooks import WebhookService, delivery_message
@@ -23,11 +23,41 @@ from switchboard.pipeline.webhooks import WebhookService, delivery_message
 CONFIG_TTL_S = 5.0
 CLAIM_MARGIN_S = 60.0
 USER_AGENT = "Switchboard-Webhooks/1"
+MAX_LOGGED_HEADERS = 30  # response headers kept with an attempt
+MAX_LOGGED_HEADER_CHARS = 1024
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
     """The exact bytes that are signed and posted: standard JSON only (a NaN raises)."""
     return strictjson.dumps(event, ensure_ascii=False).encode("utf-8")
+
+
+def attempt_record(
+    attempt: int, at: str, event: dict[str, Any], url: str, headers: dict[str, str], result: Any
+) -> dict[str, Any]:
+    """One attempt as the attempt log keeps it. Credentials are masked by name
+    (`switchboard.domain.redaction`): the signature headers and custom credential headers sent,
+    a `Set-Cookie` answered, secret query parameters of the URL and secret fields of the answer.
+    The request that was signed and posted is not affected."""
+    answered = dict(list((getattr(result, "headers", None) or {}).items())[:MAX_LOGGED_HEADERS])
+    content_type = next((v for k, v in answered.items() if k.lower() == "content-type"), None)
+    return {
+        "attempt": attempt,
+        "at": at,
+        "eventId": event["id"],
+        "eventName": event["name"],
+        "url": redaction.mask_url(url),
+        "status": result.status,
+        "latencyMs": round(result.latency_ms, 1),
+        "error": result.error,
+        "requestHeaders": _logged(redaction.mask_headers(headers)),
+        "responseHeaders": _logged(redaction.mask_headers(answered)),
+        "response": redaction.mask_body(result.body_head, content_type),
+    }
+
+
+def _logged(headers: dict[str, Any]) -> dict[str, str]:
+    return {str(name): str(value)[:MAX_LOGGED_HEADER_CHARS] for name, value in headers.items()}
 
 
 class Deliverer:
@@ -71,18 +101,8 @@ class Deliverer:
         )
         result = self.sender.post(hook.url, body, headers, timeout_s=hook.timeout_s)
         outcome = after_attempt(attempt, result.status, result.error, result.retry_after_s)
-        record = {
-            "attempt": attempt,
-            "at": now,
-            "eventId": event["id"],
-            "eventName": event["name"],
-            "url": hook.url,
-            "status": result.status,
-            "latencyMs": round(result.latency_ms, 1),
-            "error": result.error,
-            "response": result.body_head,
-            "outcome": outcome.kind if outcome.kind != "retry" else f"retry in {outcome.delay_s} s",
-        }
+        record = attempt_record(attempt, now, event, hook.url, headers, result)
+        record["outcome"] = outcome.kind if outcome.kind != "retry" else f"retry in {outcome.delay_s} s"
         status = {"delivered": "delivered", "retry": "pending", "disable": "failed"}[outcome.kind]
         deliveries.put_items(
             [
