@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 ONBOARDING_TEMPLATE ?= build/kustomer-data-stream.template.json
 ONBOARDING_OUT := build/cdk.out.onboarding
 
-.PHONY: run test lint unit integration infra e2e synth onboarding-template bench deploy format clean
+.PHONY: run test lint unit integration infra e2e fuzz synth onboarding-template bench deploy format clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,16 @@ infra: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/infra -q
 	npx --no-install cdk synth --all --quiet > /dev/null
 
+# e2e includes the API fuzzer (tests/e2e/test_api_fuzz.py) with a fixed seed and few examples.
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
+
+# The API fuzzer alone, longer:  make fuzz FUZZ_EXAMPLES=500 [FUZZ_SEED=7] [FUZZ_MAX_TIME=3600]
+FUZZ_EXAMPLES ?= 5
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) \
+		$(if $(FUZZ_MAX_TIME),FUZZ_MAX_TIME=$(FUZZ_MAX_TIME)) \
+		$(PY) -m pytest tests/e2e/test_api_fuzz.py -q
 
 synth: $(STAMP) $(NODE_STAMP)
 	npx --no-install cdk synth Switchboard

@@ -86,6 +86,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             "description": "An API key: `Authorization: Bearer sbk_...`",
         }
     }
+    for schema in schemas.values():
+        _formats(schema)
     paths: dict[str, Any] = {}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
@@ -149,6 +151,15 @@ def _bound(parameter: dict[str, Any]) -> None:
         for option in schema.get("anyOf", [schema]):
             if option.get("type") == "string":
                 option["maxLength"] = routing.QUERY_MAX
+
+
+def _formats(schema: dict[str, Any]) -> None:
+    """Timestamps (`...At`) are ISO-8601 date-times: the models refuse any other string."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if name.endswith("At"):
+            for option in prop.get("anyOf", [prop]):
+                if option.get("type") == "string":
+                    option.setdefault("format", "date-time")
 
 
 def _required_by_model() -> dict[str, tuple[str, ...]]:
