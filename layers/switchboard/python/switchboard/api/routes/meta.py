@@ -1,5 +1,7 @@
 """Routes about the API itself: the caller's user, the OpenAPI document and its docs page."""
 
+import json
+
 from aws_lambda_powertools.event_handler import Response
 
 from switchboard import services
@@ -35,9 +37,15 @@ def register(app) -> None:
 
         from switchboard.api.app import openapi_json
 
+        # the page calls the API where it was served from (the stage prefix `/prod` when deployed)
+        document = json.loads(openapi_json())
+        document["servers"] = [{"url": app._get_base_path() or "/"}]
+        spec = json.dumps(document, indent=2).replace("</", "<\\/")
+        if (app.current_event.query_string_parameters or {}).get("format") == "json":
+            return Response(200, jsonapi.JSON, spec)
         bundle = Path(handler.__file__).parent / "openapi" / "swagger_ui"
         page = generate_swagger_html(
-            openapi_json().replace("</", "<\\/"),
+            spec,
             (bundle / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
             (bundle / "swagger-ui.min.css").read_text(encoding="utf-8"),
             "",
