@@ -219,7 +219,9 @@ class LocalRun:
 
     def saved_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """What a snapshot keeps besides moto's back ends: the run's own facts and the pollers' positions."""
-        run = {"org": self.org, "key": self.key, "hook": self.hook, "dataStream": self.data_stream}
+        # A run with --no-data-stream keeps the registration a previous run made (its stream is saved too).
+        registration = self.data_stream or (self.restored.run.get("dataStream") if self.restored else None)
+        run = {"org": self.org, "key": self.key, "hook": self.hook, "dataStream": registration}
         positions: dict[str, Any] = {}
         for poller in self.pollers:
             position = getattr(poller, "position", None)
@@ -269,7 +271,9 @@ class LocalRun:
         if self.gateway is not None:
             steps.append(self.gateway.stop)
         # The last snapshot once nothing moves any more (nothing, when the start did not get that far).
-        steps += [self.snapshots.stop, self.aws.stop, lambda: self.state_file.unlink(missing_ok=True)]
+        steps += [self.snapshots.stop, self.aws.stop]
+        if self._dir_lock is not None:  # not when another run holds the state dir: its file stays
+            steps.append(lambda: self.state_file.unlink(missing_ok=True))
         if self.access_log is not None:
             steps.append(self.access_log.close)
         steps.append(self.router.uninstall)
