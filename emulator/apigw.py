@@ -599,7 +599,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    # Every method reaches the API, which answers 405 with `Allow` for one it does not serve.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_QUERY = _handle
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: requests are recorded in the access log (and echoed) by the gateway."""

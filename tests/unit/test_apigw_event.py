@@ -488,3 +488,12 @@ def test_the_lambda_context_counts_down(scoped_environ: None, tmp_path: Path) ->
     assert 1000 < context.get_remaining_time_in_millis() <= 2000
     assert context.invoked_function_arn.endswith(":function:switchboard-ctx")
     assert context.log_group_name == "/aws/lambda/switchboard-ctx"
+
+
+def test_trace_and_other_methods_reach_the_function(gateway: Any) -> None:
+    """Not a 501 from the HTTP server: the API itself answers 405 with `Allow` for a method it
+    does not serve, as behind API Gateway's ANY method."""
+    for method in ("TRACE", "QUERY"):
+        status, _, body = gateway(method, "/echo/a")
+        assert status == 200, method
+        assert json.loads(body)["event"]["httpMethod"] == method
