@@ -9,10 +9,14 @@ authentication enforced, 405 with `Allow` for undeclared methods, ...). No failu
 CI runs a fixed seed and a bounded number of examples; run it longer with
 `make fuzz FUZZ_EXAMPLES=500` (and another `FUZZ_SEED=...`). Failures are printed with a
 `curl` line that reproduces each one.
+
+Schema-valid cases name real objects: the objects below are created first, and the hooks in
+`fuzz_hooks.py` put their ids into positive cases (schemathesis.toml is the run's configuration).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +25,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import launch, stop
+from tests.e2e.conftest import LocalRun, launch, stop
+
+HERE = Path(__file__).resolve().parent
+WORKFLOW = {
+    "name": "fuzz seed",
+    "enabled": False,
+    "trigger": {"id": "1", "eventName": "kustomer.customer.create", "transitions": []},
+    "steps": [],
+}
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261201"))
@@ -38,11 +50,49 @@ def fuzz_run(tmp_path_factory: pytest.TempPathFactory):
         stop(run.process)
 
 
+def _created(run: LocalRun, path: str, body: dict) -> str:
+    status, _, document = run.request("POST", path, body)
+    assert status == 201, (path, status, document)
+    return document["data"]["id"]
+
+
+def seed(run: LocalRun) -> dict:
+    """Objects for schema-valid cases to name (see fuzz_hooks.py)."""
+    customer = _created(run, "/customers", {"name": "Fuzz Seed"})
+    conversation = _created(run, "/conversations", {"customer": customer})
+    stream = run.state["dataStream"]
+    return {
+        "customer": customer,
+        "conversation": conversation,
+        "message": _created(run, "/messages", {"conversation": conversation, "channel": "email"}),
+        "user": _created(run, "/users", {"name": "Fuzz Seed"}),
+        "team": _created(run, "/teams", {"name": "fuzz-seed-team"}),
+        "tag": _created(run, "/tags", {"name": "fuzz-seed-tag"}),
+        "klass": run.request("POST", "/klasses", {"name": "fuzzseed"})[2]["data"]["attributes"]["name"],
+        "workflow": WORKFLOW,
+        "hook": run.state["hookId"],
+        "url": "http://127.0.0.1:9/fuzz",
+        "accountId": stream["accountId"],
+        "region": stream["streamArn"].split(":")[3],
+    }
+
+
 def test_the_api_keeps_every_promise_of_its_openapi_document(fuzz_run, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(json.dumps(seed(fuzz_run)))
+    assert fuzz_run.request("POST", "/workflows", WORKFLOW)[0] == 201
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+        "SWITCHBOARD_FUZZ_SEEDS": str(seeds),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+    }
     command = [
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
         "run",
         fuzz_run.state["openapiUrl"],
         "--checks",
@@ -67,7 +117,9 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(fuzz_run, tmp_path:
         str(tmp_path / "events.ndjson"),
     ]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=MAX_TIME_S + 120)
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=MAX_TIME_S + 120, env=env
+    )
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     (tmp_path / "schemathesis.txt").write_text(output)

@@ -282,7 +282,10 @@ def test_hostile_bodies_are_4xx_never_500(api: ApiClient) -> None:
     assert reply.status == 400 and reply.json["errors"][0]["source"]["pointer"] == "/emails"
     assert api.get("/v1/customers", query={"page": "x"}).json["errors"][0]["source"] == {"parameter": "page"}
     assert api.get("/v1/customers", query={"pageSize": "0"}).status == 400
-    assert api.get("/v1/customers/nickname=x").status == 400
+    # A path segment that cannot name an object is an unknown object, as an unknown id is.
+    assert api.get("/v1/customers/nickname=x").status == 404
+    assert api.get("/v1/customers/=x").status == 404
+    assert api.get("/v1/tags/%C3%B6%1C%3Dx").status == 404
 
 
 def test_an_object_growing_past_400_kb_is_413_and_unchanged(api: ApiClient) -> None:

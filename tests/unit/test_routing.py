@@ -117,3 +117,107 @@ def test_each_app_grants_its_own_routes_when_several_are_built():
     }
     assert first.resolve(event, None)["statusCode"] == 200
     assert second.resolve(event, None)["statusCode"] == 200
+
+
+# --- the document states the rules the validators apply ---------------------------------------
+
+
+def _ecma_search(pattern: str, text: str) -> bool:
+    """JSON Schema's (ECMA-262) reading of a pattern: `$` is the end of the text only."""
+    import re
+
+    return re.search(re.sub(r"(?<!\\)\$", r"\\Z", pattern), text) is not None
+
+
+def _document() -> dict:
+    import json
+
+    from switchboard.api.app import openapi_json
+
+    return json.loads(openapi_json())
+
+
+@pytest.mark.parametrize(
+    ("model_field", "samples"),
+    [
+        (("MessageBody", "customer"), ["0" * 24, "a" * 24, "A" * 24, "0" * 23, "", "0" * 24 + "\n"]),
+        (
+            ("UserBody", "email"),
+            ["a@b.co", " a@b.co\u3000", "a b@c.d", "a@b", "@b.c", "a@b.c\n", "x" * 65 + "@b.c", "a@@b.c"],
+        ),
+        (("KlassBody", "name"), ["order", "a-b_C9", "", "a.b", "x" * 65, "\u00e9"]),
+    ],
+)
+def test_string_rules_are_the_documented_patterns(model_field: tuple[str, str], samples: list[str]) -> None:
+
+    from switchboard.domain import models
+
+    name, field = model_field
+    schema = _document()["components"]["schemas"][name]["properties"][field]
+    pattern = next(o["pattern"] for o in schema.get("anyOf", [schema]) if "pattern" in o)
+    model = getattr(models, name)
+    for sample in samples:
+        try:
+            model.model_validate({field: sample})
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == _ecma_search(pattern, sample), (field, sample)
+
+
+def test_phones_are_documented_as_the_validator_reads_them() -> None:
+
+    from switchboard.domain import models
+
+    pattern = _document()["components"]["schemas"]["PhoneEntry"]["properties"]["phone"]["pattern"]
+    for sample in [
+        "+14155550100",
+        "+1 (415) 555-0100",
+        " +44.20.7946.0958 ",
+        "+0123456789",
+        "14155550100",
+        "+1",
+    ]:
+        try:
+            models.PhoneEntry.model_validate({"phone": sample})
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == _ecma_search(pattern, sample), sample
+
+
+def test_creates_document_what_they_require() -> None:
+    from switchboard.domain.events import SUBSCRIBABLE
+
+    document = _document()
+    message = document["paths"]["/v1/messages"]["post"]["requestBody"]["content"]["application/json"]
+    extra = message["schema"]["allOf"][1]
+    assert [option["required"] for option in extra["anyOf"]] == [["conversation"], ["customer"]]
+    nested = document["paths"]["/v1/conversations/{conversation_id}/messages"]["post"]["requestBody"]
+    assert "anyOf" not in nested["content"]["application/json"]["schema"]["allOf"][1]
+    webhook = document["paths"]["/v1/outbound-webhooks"]["post"]["requestBody"]["content"]["application/json"]
+    assert webhook["schema"]["allOf"][1]["required"] == ["name", "url", "events"]
+    events = document["components"]["schemas"]["WebhookBody"]["properties"]["events"]["anyOf"][0]
+    assert events["items"]["enum"] == list(SUBSCRIBABLE)
+    redrive = document["components"]["schemas"]["RedriveBody"]["properties"]["since"]
+    assert redrive["format"] == "date-time"
+
+
+def test_puller_paths_and_numbers_are_documented_as_validated() -> None:
+
+    from switchboard.pipeline.pull import PullerPatch
+
+    schema = _document()["components"]["schemas"]["PullerPatch"]["properties"]
+    path = schema["idField"]["anyOf"][0]["pattern"]
+    for sample in ["id", "order.id", "a." * 9 + "b", "a." * 10 + "b", "", ".a", "a..b", "x" * 129]:
+        try:
+            PullerPatch.model_validate({"idField": sample})
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == _ecma_search(path, sample), sample
+    assert schema["maxPages"]["anyOf"][0]["maximum"] == 100
+    # A JSON number without a fraction is an integer, as the schema's `type: integer` says.
+    assert PullerPatch.model_validate({"maxPages": 62.0, "intervalMinutes": 5.0}).maxPages == 62
+    with pytest.raises(ValueError):
+        PullerPatch.model_validate({"maxPages": 2.5})

@@ -16,6 +16,8 @@ from typing import Any
 
 from switchboard.api import routing
 from switchboard.domain import kinds, models
+from switchboard.domain.webhooks import WebhookBody
+from switchboard.pipeline.webhooks import REQUIRED as WEBHOOK_REQUIRED
 
 SECURITY_SCHEME = "apiKey"
 ERROR = "Error"
@@ -154,9 +156,9 @@ def _bound(parameter: dict[str, Any]) -> None:
 
 
 def _formats(schema: dict[str, Any]) -> None:
-    """Timestamps (`...At`) are ISO-8601 date-times: the models refuse any other string."""
+    """Timestamps (`...At`, a redrive's `since`) are ISO-8601 date-times: any other string is refused."""
     for name, prop in (schema.get("properties") or {}).items():
-        if name.endswith("At"):
+        if name.endswith("At") or name == "since":
             for option in prop.get("anyOf", [prop]):
                 if option.get("type") == "string":
                     option.setdefault("format", "date-time")
@@ -165,7 +167,13 @@ def _formats(schema: dict[str, Any]) -> None:
 def _required_by_model() -> dict[str, tuple[str, ...]]:
     required = {kind.model.__name__: kind.required for kind in kinds.BY_NAME.values()}
     required[models.KObjectBody.__name__] = kinds.kobject_kind("x").required
+    required[WebhookBody.__name__] = WEBHOOK_REQUIRED
     return required
+
+
+# A message is created in a conversation or for a customer: a body without the path naming
+# either must name one (not null).
+_ONE_OF_PARENTS = ("conversation", "customer")
 
 
 def _require(method: str, path: str, body: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -176,12 +184,18 @@ def _require(method: str, path: str, body: dict[str, Any], schemas: dict[str, An
     schema = body.get("content", {}).get("application/json", {}).get("schema", {})
     name = schema.get("$ref", "").rsplit("/", 1)[-1]
     names = [n for n in _required_by_model().get(name, ()) if f"{{{n}_id}}" not in path]
-    if not names:
+    parents = name == models.MessageBody.__name__ and not any(f"{{{p}_id}}" in path for p in _ONE_OF_PARENTS)
+    if not names and not parents:
         return
     present = {n: _present(schemas[name]["properties"][n]) for n in names}
     extra: dict[str, Any] = {"type": "object", "properties": present}
     if method == "POST":
         extra["required"] = names
+        if parents:
+            extra["anyOf"] = [
+                {"required": [p], "properties": {p: _present(schemas[name]["properties"][p])}}
+                for p in _ONE_OF_PARENTS
+            ]
     body["content"]["application/json"]["schema"] = {"allOf": [schema, extra]}
 
 

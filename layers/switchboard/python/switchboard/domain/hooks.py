@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -44,12 +45,21 @@ class HookNotFound(SwitchboardError):
     title = "Not found"
 
 
+# A dotted path into a JSON body: 1 to 10 non-empty segments of at most 128 characters.
+BODY_PATH = r"^[^.]{1,128}(?:\.[^.]{1,128}){0,9}$"
+_BODY_PATH = re.compile(BODY_PATH)
+
+
 def body_path(value: str) -> str:
     """A dotted path into a JSON body (`order.id`, `items.0.sku`)."""
-    parts = value.split(".")
-    if not value or len(parts) > 10 or any(not p or len(p) > 128 for p in parts):
+    if not _BODY_PATH.fullmatch(value):
         raise ValueError("must be a dotted path such as order.id")
     return value
+
+
+# The same rule in the OpenAPI document (optional paths may also be empty).
+BodyPath = Annotated[str, Field(json_schema_extra={"pattern": BODY_PATH})]
+OptionalBodyPath = Annotated[str, Field(json_schema_extra={"pattern": f"^$|{BODY_PATH}"})]
 
 
 class Signature(BaseModel):
@@ -71,8 +81,8 @@ class HookBody(BaseModel):
     description: Annotated[str, Field(max_length=1024)] | None = None
     enabled: bool | None = None
     debug: bool | None = None
-    idempotencyKey: Annotated[list[str], Field(min_length=1, max_length=5)] | None = None
-    groupBy: str | None = None
+    idempotencyKey: Annotated[list[BodyPath], Field(min_length=1, max_length=5)] | None = None
+    groupBy: OptionalBodyPath | None = None
     signature: Signature | None = None
 
     @field_validator("idempotencyKey")

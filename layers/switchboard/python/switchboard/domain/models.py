@@ -9,32 +9,58 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from switchboard.ids import is_id, normalize_iso
+from switchboard.ids import normalize_iso
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-_PHONE_FORMATTING = re.compile(r"[\s().\-]")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_KLASS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Each rule on a string is one regular expression, declared once (`matching`): the validator
+# applies it and the OpenAPI document states it as the property's `pattern`. They are written
+# in the common subset of Python, ECMA-262 and Rust regexes (explicit classes, no \s or \d,
+# whose meanings differ), so every reader of the document agrees with the validator.
+# Python's whitespace (`str.isspace`, what `str.strip` removes), spelled out.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+OBJECT_ID = r"^[0-9a-f]{24}$"
+# Surrounding whitespace is allowed (and removed); inside, no `@` and no whitespace.
+EMAIL = rf"^[{SPACE}]*[^@{SPACE}]{{1,64}}@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$"
+# Spaces, dots, dashes and brackets may format a phone; without them it is E.164.
+_FORMAT = rf"[{SPACE}().\-]*"
+PHONE = rf"^{_FORMAT}\+{_FORMAT}[1-9](?:{_FORMAT}[0-9]){{6,14}}{_FORMAT}$"
+KLASS_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+_PHONE_FORMATTING = re.compile(rf"[{SPACE}().\-]")
+
+
+def matching(regex: str, message: str) -> tuple[AfterValidator, Any]:
+    """Annotations for a string that must match `regex` (refused with `message`), stated in the
+    schema as `pattern: regex`."""
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check), Field(json_schema_extra={"pattern": regex})
+
 
 ShortStr = Annotated[str, Field(max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=256)]
 # Ids of other objects of the org (checked by the service against the kind's `references`);
 # tags are ids of tag objects, as in Kustomer.
-IdList = Annotated[list[Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]], Field(max_length=100)]
+ObjectId = Annotated[str, *matching(OBJECT_ID, "must be a 24-hex object id")]
+IdList = Annotated[list[ObjectId], Field(max_length=100)]
 Tags = IdList
+Email = Annotated[str, Field(max_length=254), *matching(EMAIL, "must be an email address")]
+Phone = Annotated[
+    str,
+    Field(max_length=32),
+    *matching(PHONE, "must be a phone number in E.164 form, e.g. +14155550100"),
+]
+KlassName = Annotated[str, *matching(KLASS_NAME, "must be 1-64 letters, digits, '_' or '-'")]
 
 
 def _date(value: str | None) -> str | None:
     return None if value is None else normalize_iso(value)
-
-
-def _object_id(value: str | None) -> str | None:
-    if value is not None and not is_id(value):
-        raise ValueError("must be a 24-hex object id")
-    return value
 
 
 def normalize_email(value: str) -> str:
@@ -56,29 +82,24 @@ class Strict(BaseModel):
 
 class EmailEntry(Strict):
     type: ShortStr | None = None
-    email: Annotated[str, Field(max_length=254)]
+    email: Email
     verified: bool | None = None
 
     @field_validator("email")
     @classmethod
-    def _valid(cls, value: str) -> str:
-        if not _EMAIL.match(value.strip()):
-            raise ValueError("must be an email address")
+    def _stripped(cls, value: str) -> str:
         return value.strip()
 
 
 class PhoneEntry(Strict):
     type: ShortStr | None = None
-    phone: Annotated[str, Field(max_length=32)]
+    phone: Phone
     verified: bool | None = None
 
     @field_validator("phone")
     @classmethod
-    def _valid(cls, value: str) -> str:
-        phone = normalize_phone(value)
-        if not _E164.match(phone):
-            raise ValueError("must be a phone number in E.164 form, e.g. +14155550100")
-        return phone
+    def _normalized(cls, value: str) -> str:
+        return normalize_phone(value)
 
 
 class UrlEntry(Strict):
@@ -135,26 +156,19 @@ class KlassMetadata(BaseModel):
 
 
 class KlassBody(Writable):
-    name: Annotated[str, Field(max_length=64)] | None = None
+    name: KlassName | None = None
     displayName: ShortStr | None = None
     description: Annotated[str, Field(max_length=2048)] | None = None
     icon: ShortStr | None = None
     color: Annotated[str, Field(max_length=32)] | None = None
     metadata: KlassMetadata | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str | None) -> str | None:
-        if value is not None and not _KLASS_NAME.match(value):
-            raise ValueError("must be 1-64 letters, digits, '_' or '-'")
-        return value
-
 
 class KObjectBody(Writable):
     title: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     description: Annotated[str, Field(max_length=4096)] | None = None
     externalId: ExternalId | None = None
-    customer: str | None = None
+    customer: ObjectId | None = None
     data: dict[str, Any] | None = None
     custom: dict[str, Any] | None = None
     tags: Tags | None = None
@@ -163,11 +177,10 @@ class KObjectBody(Writable):
     createdAt: str | None = None
 
     _kobject_dates = field_validator("createdAt")(_date)
-    _ids = field_validator("customer")(_object_id)
 
 
 class ConversationBody(Writable):
-    customer: str | None = None
+    customer: ObjectId | None = None
     name: ShortStr | None = None
     externalId: ExternalId | None = None
     status: Literal["open", "snoozed", "done"] | None = None
@@ -179,8 +192,6 @@ class ConversationBody(Writable):
     assignedTeams: IdList | None = None
     custom: dict[str, Any] | None = None
 
-    _ids = field_validator("customer")(_object_id)
-
 
 class MessageMeta(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
@@ -189,8 +200,8 @@ class MessageMeta(BaseModel):
 
 
 class MessageBody(Writable):
-    conversation: str | None = None
-    customer: str | None = None
+    conversation: ObjectId | None = None
+    customer: ObjectId | None = None
     externalId: ExternalId | None = None
     channel: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     app: ShortStr | None = None
@@ -204,22 +215,14 @@ class MessageBody(Writable):
     custom: dict[str, Any] | None = None
 
     _message_dates = field_validator("sentAt")(_date)
-    _ids = field_validator("conversation", "customer")(_object_id)
 
 
 class UserBody(Writable):
     name: ShortStr | None = None
     displayName: ShortStr | None = None
-    email: Annotated[str, Field(max_length=254)] | None = None
+    email: Email | None = None
     userType: Literal["user", "machine"] | None = None
     custom: dict[str, Any] | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value.strip()):
-            raise ValueError("must be an email address")
-        return value
 
 
 class TeamBody(Writable):

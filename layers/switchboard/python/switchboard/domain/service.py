@@ -83,7 +83,8 @@ class ObjectService:
     def find(self, org: str, kind: Kind, field: str, value: str) -> Record:
         """Look an object up by one of its identifiers (email, phone, externalId, name)."""
         if field not in {name for name, _ in kind.identifiers}:
-            raise BadRequest(f"{kind.name} cannot be looked up by {field}")
+            # A path segment that names no object is an unknown object (404), as an unknown id is.
+            raise NotFound(f"{kind.name} cannot be looked up by {field!r}")
         normalized = _NORMALIZERS.get(field, lambda v: v)(value)
         owner = self.store.owner_of(org, UniqueKey(kind.name, field, normalized)) if normalized else None
         record = self.store.get(org, kind.name, owner) if owner else None

@@ -80,7 +80,14 @@ class WebhookBody(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
-    events: Annotated[list[str], Field(min_length=1, max_length=MAX_EVENTS)] | None = None
+    # The OpenAPI document lists the names the validator below accepts.
+    events: (
+        Annotated[
+            list[Annotated[str, Field(json_schema_extra={"enum": list(SUBSCRIBABLE)})]],
+            Field(min_length=1, max_length=MAX_EVENTS),
+        ]
+        | None
+    ) = None
     headers: Annotated[list[Header], Field(max_length=20)] | None = None
     enabled: bool | None = None
     timeoutSeconds: Annotated[int, Field(ge=1, le=30)] | None = None

@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from aws_lambda_powertools import Logger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from switchboard import ids, strictjson
 from switchboard.adapters.dynamo_automation import StaleItem
-from switchboard.domain.hooks import MAX_KEY_LENGTH, Hook, body_path, lookup
+from switchboard.domain.hooks import MAX_KEY_LENGTH, BodyPath, Hook, OptionalBodyPath, body_path, lookup
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.patching import changes_from
 
@@ -87,6 +87,11 @@ class LeaseLost(Exception):
 # --- request bodies -------------------------------------------------------------------------
 
 
+def _whole(value: Any) -> Any:
+    """A JSON number with no fraction (`10.0`) is an integer, as in JSON Schema."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _items_path(value: str) -> str:
     return body_path(value) if value else value
 
@@ -109,13 +114,13 @@ def _check_headers(value: dict[str, str]) -> dict[str, str]:
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 HookId = Annotated[str, Field(min_length=1, max_length=64)]
-Path = Annotated[str, AfterValidator(body_path)]
-ItemsPath = Annotated[str, AfterValidator(_items_path)]
+Path = Annotated[BodyPath, AfterValidator(body_path)]
+ItemsPath = Annotated[OptionalBodyPath, AfterValidator(_items_path)]
 CursorParam = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\[\]-]{1,128}$")]
 Cursor = Annotated[str, Field(min_length=1, max_length=1024)]
 Headers = Annotated[dict[str, str], Field(max_length=MAX_HEADERS), AfterValidator(_check_headers)]
-Interval = Annotated[int, Field(ge=1, le=1440)]
-Pages = Annotated[int, Field(ge=1, le=MAX_PAGES)]
+Interval = Annotated[int, Field(ge=1, le=1440), BeforeValidator(_whole)]
+Pages = Annotated[int, Field(ge=1, le=MAX_PAGES), BeforeValidator(_whole)]
 
 
 class PullerBody(BaseModel):

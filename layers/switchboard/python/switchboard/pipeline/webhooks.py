@@ -28,6 +28,7 @@ from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.ids import format_iso, is_id, new_id, now_iso, parse_iso
 
 UrlCheck = Callable[[str], None]  # raises BadRequest with the reason
+REQUIRED = ("name", "url", "events")  # what a create must name
 
 
 class WebhookService:
@@ -50,7 +51,7 @@ class WebhookService:
         return self.hooks.list(org)
 
     def create(self, org: str, body: WebhookBody) -> Webhook:
-        for name in ("name", "url", "events"):
+        for name in REQUIRED:
             if getattr(body, name) is None:
                 raise BadRequest(f"{name} is required", f"/{name}")
         assert body.url is not None and body.name is not None and body.events is not None

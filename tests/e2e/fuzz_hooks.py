@@ -1,0 +1,105 @@
+"""Schemathesis hooks for the API fuzzer: schema-valid cases name real objects.
+
+The schema says what a value looks like; whether it names something is state. A positive
+(schema-valid) case that names a random 24-hex id in a body, a random `cursor`, or another
+account's data stream is correctly refused with 400 (references must exist, cursors are parsed
+strictly). So positive cases get the ids of objects the fuzz test created in the local run
+before fuzzing (`SWITCHBOARD_FUZZ_SEEDS`, a JSON file), as Schemathesis recommends for known
+ids. Negative cases are sent exactly as generated.
+
+What else is state rather than shape: a webhook or puller URL must be reachable under the
+sender's destination rules, a redrive's `since` must be within the retention window, a
+workflow definition must be a consistent graph of known actions, and a puller needs exactly
+one of `nextCursorPath` and `cursorField`. Positive cases get valid values for those too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import schemathesis
+
+SEEDS: dict[str, Any] = json.loads(open(os.environ["SWITCHBOARD_FUZZ_SEEDS"]).read())  # noqa: SIM115
+
+# Body attribute -> the seeded object it must name.
+_ONE = {"customer": "customer", "conversation": "conversation"}
+_MANY = {
+    "tags": "tag",
+    "members": "user",
+    "assignedUsers": "user",
+    "assignedTeams": "team",
+}
+# Path parameter -> seeded object, for operations on one object (deletes excluded: the seeded
+# objects must stay for the rest of the run).
+_PATHS: dict[str, dict[str, str]] = {
+    "/v1/customers/{object_id}": {"object_id": "customer"},
+    "/v1/conversations/{object_id}": {"object_id": "conversation"},
+    "/v1/messages/{object_id}": {"object_id": "message"},
+    "/v1/users/{object_id}": {"object_id": "user"},
+    "/v1/teams/{object_id}": {"object_id": "team"},
+    "/v1/tags/{object_id}": {"object_id": "tag"},
+    "/v1/customers/{customer_id}/conversations": {"customer_id": "customer"},
+    "/v1/customers/{customer_id}/messages": {"customer_id": "customer"},
+    "/v1/customers/{customer_id}/klasses/{klass_name}": {"customer_id": "customer", "klass_name": "klass"},
+    "/v1/conversations/{conversation_id}/messages": {"conversation_id": "conversation"},
+}
+
+
+def _positive(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode.is_positive
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    if not _positive(case):
+        return case
+    path = case.operation.path
+    method = case.method.upper()
+    if isinstance(case.query, dict):
+        case.query.pop("cursor", None)
+    # Stateful cases take their ids from the responses they follow (links): left alone.
+    stateful = case.meta.phase.name == "stateful"
+    if method != "DELETE" and not stateful and path in _PATHS and isinstance(case.path_parameters, dict):
+        for name, seeded in _PATHS[path].items():
+            case.path_parameters[name] = SEEDS[seeded]
+    body = case.body
+    if isinstance(body, dict):
+        _references(body)
+        _state(path, method, body)
+    return case
+
+
+def _references(body: dict[str, Any]) -> None:
+    for name, kind in _ONE.items():
+        if isinstance(body.get(name), str):
+            body[name] = SEEDS[kind]
+    for name, kind in _MANY.items():
+        if isinstance(body.get(name), list):
+            body[name] = [SEEDS[kind]] if body[name] else []
+
+
+def _state(path: str, method: str, body: dict[str, Any]) -> None:
+    if path.startswith("/v1/outbound-webhooks") and isinstance(body.get("url"), str):
+        body["url"] = SEEDS["url"]
+    if path.endswith("/redrive") and isinstance(body.get("since"), str):
+        body["since"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    if path == "/v1/data-streams" and method == "POST":
+        body.update(accountId=SEEDS["accountId"], region=SEEDS["region"])
+    if (method, path) in (("POST", "/v1/workflows"), ("PUT", "/v1/workflows/{workflow_id}")):
+        body.clear()
+        body.update(json.loads(json.dumps(SEEDS["workflow"])))
+    if path.startswith("/v1/pullers"):
+        if isinstance(body.get("url"), str):
+            body["url"] = SEEDS["url"]
+        if isinstance(body.get("hookId"), str):
+            body["hookId"] = SEEDS["hook"]
+        if method == "POST":
+            body.update(cursorField="updated_at", nextCursorPath=None)
+        else:
+            body.pop("cursorField", None)
+            body.pop("nextCursorPath", None)
+            body.pop("itemsPath", None)
