@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard.errors import BadRequest
-from switchboard.ids import normalize_iso
+from switchboard.ids import DateOutOfRange, normalize_iso
 
 STR_MAX = 1024
 TXT_MAX = 65_536
@@ -42,6 +42,8 @@ def _date(value: Any) -> Any:
         raise ValueError("must be an ISO-8601 date-time string")
     try:
         return normalize_iso(value)
+    except DateOutOfRange:
+        raise
     except ValueError as exc:
         raise ValueError("must be an ISO-8601 date-time string") from exc
 

@@ -116,7 +116,7 @@ class Location(BaseModel):
 class Writable(Strict):
     """Attributes every object accepts: optimistic `rev` on updates and import timestamps."""
 
-    rev: Annotated[int, Field(ge=1)] | None = None
+    rev: Annotated[int, Field(ge=1, strict=True)] | None = None  # strict: true is not 1
     importedAt: str | None = None
 
     _dates = field_validator("importedAt")(_date)

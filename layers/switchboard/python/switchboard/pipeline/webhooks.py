@@ -25,7 +25,7 @@ from switchboard.domain.webhooks import (
     retention_days,
 )
 from switchboard.errors import BadRequest, Conflict, NotFound
-from switchboard.ids import format_iso, is_id, new_id, now_iso, parse_iso
+from switchboard.ids import DateOutOfRange, format_iso, is_id, new_id, now_iso, parse_iso
 
 UrlCheck = Callable[[str], None]  # raises BadRequest with the reason
 REQUIRED = ("name", "url", "events")  # what a create must name
@@ -145,6 +145,8 @@ class WebhookService:
             raise Conflict("turn the webhook on before redriving its events", "/enabled")
         try:
             since_iso = format_iso(parse_iso(since))
+        except DateOutOfRange as exc:
+            raise BadRequest(f"since {exc}", "/since") from None
         except ValueError:
             raise BadRequest("since must be an ISO-8601 date-time", "/since") from None
         now = self.clock()
