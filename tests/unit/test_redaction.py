@@ -134,3 +134,103 @@ def test_bodies_kept_as_text_are_masked_inside_records() -> None:
     assert json.loads(shown["response"]) == {"access_token": MASK, "id": 1}
     assert shown["error"]["response"]["body"] == '<html>{"password": "[redacted]"'
     assert shown["name"] == record["name"]
+
+
+# -- known secrets ----------------------------------------------------------------------------
+
+
+def test_collecting_gathers_every_value_masked_by_name() -> None:
+    from switchboard.domain.redaction import collecting
+
+    with collecting() as found:
+        mask(
+            {
+                "uri": "https://u:USERPW-1@api.example.com/x?api_key=QUERYKEY&page=2",
+                "headers": [{"name": "Authorization", "value": "Bearer HEADERTOKEN"}],
+                "data": {"password": "BODYPASSWORD", "nested": {"clientSecret": ["S1-LONGER", None]}},
+                "body": '{"token": "TEXT\\"TOKEN"',
+            }
+        )
+    assert found == {"USERPW-1", "QUERYKEY", "Bearer HEADERTOKEN", "BODYPASSWORD", "S1-LONGER", 'TEXT"TOKEN'}
+
+
+def test_collecting_nests_and_outside_a_block_nothing_is_kept() -> None:
+    from switchboard.domain.redaction import collecting, secrets_in
+
+    mask({"password": "NOT-KEPT-1"})
+    with collecting() as outer:
+        with collecting() as inner:
+            mask({"password": "INNER-PW"})
+        assert inner == {"INNER-PW"}
+    assert outer == {"INNER-PW"}
+    assert secrets_in({"token": "TOKEN-123", "name": "ada"}) == {"TOKEN-123"}
+
+
+def test_scrubber_masks_known_values_everywhere_and_leaves_short_ones() -> None:
+    from switchboard.domain.redaction import MIN_KNOWN_LENGTH, Scrubber
+
+    scrub = Scrubber({"Bearer SECRET-TOKEN", "a b/c+d=e", "short", ""})
+    assert MIN_KNOWN_LENGTH == 6
+    record = {
+        "match": "SECRET-TOKEN",
+        "text": "sent Bearer SECRET-TOKEN to x",
+        "SECRET-TOKEN": ["url?k=a%20b%2Fc%2Bd%3De", "form a+b%2Fc%2Bd%3De", 7],
+        "short": "short stays",
+    }
+    assert scrub(record) == {
+        "match": MASK,
+        "text": f"sent {MASK} to x",
+        MASK: [f"url?k={MASK}", f"form {MASK}", 7],
+        "short": "short stays",
+    }
+    assert not Scrubber(["tiny", MASK])
+    assert Scrubber([])({"a": "b"}) == {"a": "b"}
+
+
+def test_mask_definition_masks_step_params_and_copies_of_their_secrets() -> None:
+    from switchboard.domain.redaction import mask_definition, placeholders
+
+    workflow = {
+        "name": "wf",
+        "trigger": {"id": "1", "eventName": "kustomer.conversation.create"},
+        "steps": [
+            {
+                "id": "call",
+                "action": "kustomer.rest-api.json",
+                "params": {
+                    "uri": "https://api.example.com/x?api_key=SECRETQ&access_token=ATOKEN&page=2",
+                    "headers": {"Authorization": "Bearer HDRBEARER", "Accept": "application/json"},
+                    "data": {"password": "BODYPW-1", "apiKey": "BODYAK-1", "user": "ada"},
+                },
+            },
+            {
+                "id": "text",
+                "action": "kustomer.rest-api.json",
+                "params": {
+                    "uri": "https://api.example.com/y",
+                    "headers": [{"name": "X-Api-Key", "value": "LISTKEY-1"}],
+                    "data": '{"secret": "TEXTSECRET", "copy": "HDRBEARER"}',
+                },
+            },
+        ],
+    }
+    original = copy.deepcopy(workflow)
+    shown = mask_definition(workflow)
+    assert workflow == original
+    text = json.dumps(shown)
+    for secret in ("SECRETQ", "ATOKEN", "HDRBEARER", "BODYPW-1", "BODYAK-1", "LISTKEY-1", "TEXTSECRET"):
+        assert secret not in text, secret
+    params = shown["steps"][0]["params"]
+    assert params["uri"] == f"https://api.example.com/x?api_key={MASK}&access_token={MASK}&page=2"
+    assert params["headers"] == {"Authorization": MASK, "Accept": "application/json"}
+    assert params["data"]["user"] == "ada"
+    assert shown["name"] == "wf" and shown["trigger"] == workflow["trigger"]
+    assert placeholders(original) == []
+    assert placeholders(shown) == [
+        "/steps/0/params/uri",
+        "/steps/0/params/headers/Authorization",
+        "/steps/0/params/data/password",
+        "/steps/0/params/data/apiKey",
+        "/steps/1/params/headers/0/value",
+        "/steps/1/params/data",
+    ]

@@ -402,15 +402,7 @@ def _request_body(method: str, data: Any, headers: dict[str, str]) -> bytes | No
 def _redact_rest_input(params: dict[str, Any]) -> dict[str, Any]:
     """The REST step's input for the run log: credentials masked in its URL, headers and body
     (`switchboard.domain.redaction`), a body given as text included."""
-    shown = redaction.mask(params)
-    data = params.get("data")
-    if isinstance(data, str):
-        headers = params.get("headers")
-        content_type = None
-        if isinstance(headers, dict):
-            content_type = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
-        shown["data"] = redaction.mask_body(data, content_type if isinstance(content_type, str) else None)
-    return shown
+    return redaction.mask_params(params)
 
 
 def _display(uri: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -66,6 +66,9 @@ class Action(Protocol):
 
 @dataclass
 class StepLog:
+    """One executed step. `input` is already masked; `secrets` are the values masking hid in it
+    (never recorded: the record masks them wherever else they show up)."""
+
     id: str
     action: str
     input: Any
@@ -73,25 +76,42 @@ class StepLog:
     error: dict[str, Any] | None
     startedAt: str
     finishedAt: str
+    secrets: set[str] = field(default_factory=set, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, known: Iterable[str] = ()) -> dict[str, Any]:
         """The step as recorded: secrets masked (`switchboard.domain.redaction`), JSON-safe."""
-        return _json_safe(redaction.mask(asdict(self)))
+        shown, found = self._shown()
+        return _scrubbed(shown, redaction.Scrubber({*known, *found}))
+
+    def _shown(self) -> tuple[dict[str, Any], set[str]]:
+        """(the step masked by name, every secret it holds)."""
+        fields = {name: value for name, value in asdict(self).items() if name != "secrets"}
+        with redaction.collecting() as found:
+            shown = redaction.mask(_json_safe(fields))
+        return shown, found | self.secrets
 
 
 @dataclass
 class RunResult:
-    """`status` is succeeded, failed or timed_out; `error` says why a run did not succeed."""
+    """`status` is succeeded, failed or timed_out; `error` says why a run did not succeed.
+    `known` holds the secrets the run brought along (the definition's params, the trigger's)."""
 
     status: str
     steps: list[StepLog] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    known: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as recorded: every step masked by name, then every value masked anywhere in
+        the run (or known from its definition and trigger) masked wherever else it shows up."""
+        steps = [step._shown() for step in self.steps]
+        with redaction.collecting() as found:
+            error = redaction.mask(_json_safe(self.error))
+        scrub = redaction.Scrubber(self.known.union(found, *(secrets for _, secrets in steps)))
         return {
             "status": self.status,
-            "error": _json_safe(redaction.mask(self.error)),
-            "steps": [step.to_dict() for step in self.steps],
+            "error": scrub(error),
+            "steps": [_scrubbed(shown, scrub) for shown, _ in steps],
         }
 
 
@@ -114,7 +134,7 @@ class WorkflowEngine:
         """Run from the trigger to the end. Domain errors end in the result; others propagate."""
         started = self.clock()
         context: dict[str, Any] = {"steps": {workflow.trigger.id: trigger_output}}
-        result = RunResult(SUCCEEDED)
+        result = RunResult(SUCCEEDED, known=_known_secrets(workflow, trigger_output))
         visits: dict[str, int] = {}
         try:
             target = self._next(workflow.trigger.transitions, context)
@@ -187,8 +207,11 @@ class WorkflowEngine:
             if exc.pointer is not None:
                 error["pointer"] = exc.pointer
         redact = getattr(action, "redact", None)
-        shown = redact(params) if callable(redact) and isinstance(params, dict) else redaction.mask(params)
-        return StepLog(step.id, step.action, shown, output, error, started_at, self._iso())
+        with redaction.collecting() as secrets:
+            shown = (
+                redact(params) if callable(redact) and isinstance(params, dict) else redaction.mask(params)
+            )
+        return StepLog(step.id, step.action, shown, output, error, started_at, self._iso(), secrets)
 
     def _next(self, transitions: list[Transition], context: dict[str, Any]) -> str | None:
         for transition in transitions:
@@ -198,6 +221,23 @@ class WorkflowEngine:
 
     def _iso(self) -> str:
         return format_iso(datetime.fromtimestamp(self.clock(), UTC))
+
+
+def _known_secrets(workflow: Workflow, trigger_output: Any) -> set[str]:
+    """The secrets a run starts with: values masked by name in the definition's step params
+    (literal headers, URL keys, passwords) and in what triggered it (a hook's headers)."""
+    with redaction.collecting() as found:
+        for step in workflow.steps:
+            redaction.mask_params(step.params)
+        redaction.mask(trigger_output)
+    return found
+
+
+def _scrubbed(step: dict[str, Any], scrub: redaction.Scrubber) -> dict[str, Any]:
+    """A masked step record with known secrets replaced in its input, output and error."""
+    return {
+        name: scrub(value) if name in ("input", "output", "error") else value for name, value in step.items()
+    }
 
 
 def _json_safe(value: Any) -> Any:
