@@ -192,6 +192,40 @@ def test_a_call_runs_a_callable_workflow_and_logs_every_step(api: ApiClient, run
     assert run["steps"][0]["output"]["match"] in ("ORD-7", True, ["ORD-7"])
 
 
+def test_a_workflow_that_cannot_be_called_now_is_a_conflict(api: ApiClient) -> None:
+    """The body is valid; the workflow's state refuses the call: 409, not 400."""
+    other = {
+        "name": "on customers",
+        "trigger": {"id": "1", "eventName": "kustomer.customer.create", "transitions": []},
+        "steps": [],
+    }
+    not_callable = api.post("/v1/workflows", other).json["data"]["id"]
+    reply = api.post(f"/v1/workflows/{not_callable}/call", {"inputs": {}})
+    assert reply.status == 409, reply.json
+    assert reply.json["errors"][0]["code"] == "conflict"
+    assert "is not callable" in reply.json["errors"][0]["detail"]
+
+    turned_off = {**callable_one_step("m", "kustomer.regex-match.generic", {"testString": "a", "regex": "a"})}
+    turned_off["enabled"] = False
+    off = api.post("/v1/workflows", turned_off).json["data"]["id"]
+    reply = api.post(f"/v1/workflows/{off}/call", {"inputs": {}})
+    assert reply.status == 409, reply.json
+    assert reply.json["errors"][0]["detail"] == f"workflow {off} is disabled"
+
+
+def test_a_workflow_beyond_the_orgs_limit_is_a_conflict(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from switchboard.pipeline import workflows
+
+    monkeypatch.setattr(workflows, "MAX_PER_ORG", 1)
+    definition = callable_one_step("m", "kustomer.regex-match.generic", {"testString": "a", "regex": "a"})
+    assert api.post("/v1/workflows", definition).status == 201
+    reply = api.post("/v1/workflows", definition)
+    assert reply.status == 409, reply.json
+    assert reply.json["errors"][0]["detail"] == "an org can have at most 1 workflows"
+
+
 def test_an_object_event_triggers_its_workflows(api: ApiClient, runs: Runs) -> None:
     definition = {
         "name": "tag new customers",

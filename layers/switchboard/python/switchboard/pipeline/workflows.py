@@ -6,6 +6,10 @@ in order) and calls. A run's id is derived from what triggered it and the workfl
 finished run is recorded, so a message delivered twice runs once. A run retried after a crash
 starts again from its first step: its creates are idempotent per (run, step) and its updates
 write nothing when nothing changes, so no second customer or order appears.
+
+Only infrastructure trouble (`switchboard.failures.is_infrastructure`) leaves a message to be
+retried. Anything else a run raises is recorded as the run's failure and the message is done:
+a payload that fails every time must not hold up the later messages of its FIFO group.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from switchboard.domain.workflows.definition import (
     callable_event,
     trigger_kind,
 )
-from switchboard.errors import BadRequest, Conflict, NotFound
+from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
+from switchboard.failures import is_infrastructure
 
 if TYPE_CHECKING:  # the engine loads where workflows run, not in the events function
     from switchboard.domain.workflows.engine import WorkflowEngine
@@ -79,7 +84,7 @@ class WorkflowService:
 
     def create(self, org: str, body: dict[str, Any]) -> dict[str, Any]:
         if len(self.store.list_workflows(org)) >= MAX_PER_ORG:
-            raise BadRequest(f"an org can have at most {MAX_PER_ORG} workflows")
+            raise Conflict(f"an org can have at most {MAX_PER_ORG} workflows")
         workflow_id = self.new_id()
         now = self.clock()
         document = self._document(org, workflow_id, body)
@@ -125,9 +130,9 @@ class WorkflowService:
         """Queue a run of a callable workflow; its id is the run's id."""
         workflow = self.get(org, workflow_id)
         if workflow["trigger"]["eventName"] != callable_event(workflow_id):
-            raise BadRequest(f"workflow {workflow_id} is not callable (its trigger is another event)")
+            raise Conflict(f"workflow {workflow_id} is not callable (its trigger is another event)")
         if not workflow.get("enabled", True):
-            raise BadRequest(f"workflow {workflow_id} is disabled")
+            raise Conflict(f"workflow {workflow_id} is disabled")
         call_id = self.new_id()
         message = {
             "source": "call",
@@ -281,10 +286,16 @@ class WorkflowRunner:
         from switchboard.domain.workflows.engine import RunContext
 
         started = self.clock()
-        definition = validate_definition(workflow)
-        result = self.engine.run(
-            definition, trigger, RunContext(org=org, run_id=run_id, workflow_id=workflow["id"])
-        )
+        try:
+            definition = validate_definition(workflow)
+            result = self.engine.run(
+                definition, trigger, RunContext(org=org, run_id=run_id, workflow_id=workflow["id"])
+            )
+            outcome = result.to_dict()
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            outcome = _failed_outright(exc, workflow["id"], run_id)
         record = {
             "id": run_id,
             "workflowId": workflow["id"],
@@ -292,9 +303,22 @@ class WorkflowRunner:
             "eventName": event_name,
             "startedAt": started,
             "finishedAt": self.clock(),
-            **result.to_dict(),
+            **outcome,
         }
-        self.store.put_run(org, workflow["id"], _fit(record))
+        try:
+            self.store.put_run(org, workflow["id"], _fit(record))
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            logger.exception("workflow run record refused", extra={"workflow": workflow["id"], "run": run_id})
+            message = f"the run's record could not be saved ({type(exc).__name__}); its steps are left out"
+            record = {
+                **{name: record[name] for name in ("id", "workflowId", "workflowRev", "eventName")},
+                **{name: record[name] for name in ("startedAt", "finishedAt", "status")},
+                "error": {"message": message, "code": "internal_error"},
+                "steps": [],
+            }
+            self.store.put_run(org, workflow["id"], record)
         if record.get("status") in {"failed", "timed_out"}:
             metrics.emit(
                 wiring.WORKFLOW_RUN_FAILED_METRIC,
@@ -303,6 +327,16 @@ class WorkflowRunner:
         logger.info(
             "workflow run", extra={"workflow": workflow["id"], "run": run_id, "status": record.get("status")}
         )
+
+
+def _failed_outright(exc: Exception, workflow_id: str, run_id: str) -> dict[str, Any]:
+    """The outcome of a run that raised outside any step: failed, with a generic message."""
+    if isinstance(exc, SwitchboardError):  # the stored definition no longer validates
+        message = f"the workflow's definition is not valid: {exc.detail}"
+    else:
+        logger.exception("workflow run raised", extra={"workflow": workflow_id, "run": run_id})
+        message = f"internal error ({type(exc).__name__}); the details are in Switchboard's logs"
+    return {"status": "failed", "error": {"message": message, "code": "internal_error"}, "steps": []}
 
 
 def _fit(record: dict[str, Any], limit: int = 300 * 1024) -> dict[str, Any]:
