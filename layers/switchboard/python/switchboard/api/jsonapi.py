@@ -20,7 +20,8 @@ def respond(
     document: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     body = "" if document is None else json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    return Response(status_code=status, content_type=JSON, body=body, headers=headers or {})
+    content_type = None if document is None else JSON  # no body (a 204): nothing to type
+    return Response(status_code=status, content_type=content_type, body=body, headers=headers or {})
 
 
 def one(record: Record, status: int = 200) -> Response:

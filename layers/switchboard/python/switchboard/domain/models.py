@@ -56,7 +56,19 @@ Phone = Annotated[
     Field(max_length=32),
     *matching(PHONE, "must be a phone number in E.164 form, e.g. +14155550100"),
 ]
-KlassName = Annotated[str, *matching(KLASS_NAME, "must be 1-64 letters, digits, '_' or '-'")]
+_HEX_ID = re.compile(r"[0-9a-fA-F]{24}")
+
+
+def _not_an_id(value: str) -> str:
+    """A klass is addressed by id or by name at one path, so a name may not look like an id."""
+    if _HEX_ID.fullmatch(value):
+        raise ValueError("must not be 24 hex characters, the shape of an id")
+    return value
+
+
+KlassName = Annotated[
+    str, *matching(KLASS_NAME, "must be 1-64 letters, digits, '_' or '-'"), AfterValidator(_not_an_id)
+]
 
 
 def _date(value: str | None) -> str | None:

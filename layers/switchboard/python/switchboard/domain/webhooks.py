@@ -103,6 +103,14 @@ class WebhookBody(BaseModel):
             seen.add(header.name.lower())
         return value
 
+    @field_validator("events", mode="before")
+    @classmethod
+    def _distinct_events(cls, value: Any) -> Any:
+        """Duplicates are dropped before the length limit applies (first occurrence kept)."""
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return list(dict.fromkeys(value))
+        return value
+
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str] | None) -> list[str] | None:

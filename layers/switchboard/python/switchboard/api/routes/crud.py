@@ -12,10 +12,12 @@ from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import Permission
 from switchboard.domain.kinds import Kind
 from switchboard.domain.records import Record
+from switchboard.errors import Conflict
 
 # Query parameters are plain types: their parsing lives in routing, their meaning in docs/api.md.
 PageNumber = int
 PageSize = int
+Revision = int  # `?rev=n` on PUT/PATCH: the rev the client last read (optimistic locking)
 
 
 def find_or_get(kind: Kind, reference: str) -> Record:
@@ -33,8 +35,16 @@ def page_response(kind: Kind, path: str, page: int, size: int, parent: tuple[str
     return jsonapi.listing(result, path, page, size)
 
 
-def updated(kind: Kind, record: Record, body, patch: bool):
-    """Apply a PUT or PATCH to an object the route has just read, and answer with the result."""
+def updated(kind: Kind, record: Record, body, patch: bool, rev: int | None = None):
+    """Apply a PUT or PATCH to an object the route has just read, and answer with the result.
+
+    `rev` (the `?rev=n` query parameter) is checked exactly as a `rev` in the body: another
+    current rev is a 409. When both are given they must agree."""
+    if rev is not None:
+        sent = getattr(body, "rev", None)
+        if sent is not None and sent != rev:
+            raise Conflict(f"the query's rev {rev} and the body's rev {sent} differ", "/rev")
+        body = body.model_copy(update={"rev": rev})
     result = services.objects().update(principal().org, kind, record.id, body, patch=patch, current=record)
     return jsonapi.one(result)
 
@@ -59,13 +69,13 @@ def register_crud(
     def get_one(object_id: str):
         return jsonapi.one(find_or_get(kind, object_id))
 
-    def put_one(object_id: str, body: model):
+    def put_one(object_id: str, body: model, rev: Revision | None = None):
         record = find_or_get(kind, object_id)
-        return updated(kind, record, body, patch=False)
+        return updated(kind, record, body, patch=False, rev=rev)
 
-    def patch_one(object_id: str, body: model):
+    def patch_one(object_id: str, body: model, rev: Revision | None = None):
         record = find_or_get(kind, object_id)
-        return updated(kind, record, body, patch=True)
+        return updated(kind, record, body, patch=True, rev=rev)
 
     def delete_one(object_id: str):
         record = find_or_get(kind, object_id)

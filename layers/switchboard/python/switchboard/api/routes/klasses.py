@@ -2,7 +2,7 @@
 
 from switchboard import services
 from switchboard.api import jsonapi
-from switchboard.api.routes.crud import PageNumber, PageSize, find_or_get, page_response, updated
+from switchboard.api.routes.crud import PageNumber, PageSize, Revision, find_or_get, page_response, updated
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain import auth, kinds, models
 from switchboard.domain.auth import Permission
@@ -72,9 +72,9 @@ def register(app) -> None:
         summary="Update a klass",
         tags=["klasses"],
     )
-    def put_klass(reference: str, body: models.KlassBody):
+    def put_klass(reference: str, body: models.KlassBody, rev: Revision | None = None):
         record = _klass(reference)
-        return updated(kinds.KLASS, record, body, patch=False)
+        return updated(kinds.KLASS, record, body, patch=False, rev=rev)
 
     @endpoint(
         app,
@@ -84,9 +84,9 @@ def register(app) -> None:
         summary="Update a klass",
         tags=["klasses"],
     )
-    def patch_klass(reference: str, body: models.KlassBody):
+    def patch_klass(reference: str, body: models.KlassBody, rev: Revision | None = None):
         record = _klass(reference)
-        return updated(kinds.KLASS, record, body, patch=True)
+        return updated(kinds.KLASS, record, body, patch=True, rev=rev)
 
     @endpoint(
         app,
@@ -132,10 +132,10 @@ def register(app) -> None:
         return jsonapi.one(_kobject(klass_name, object_id))
 
     @endpoint(app, "PUT", one, auth.KOBJECT["update"], summary="Update a kobject", tags=["kobjects"])
-    def put_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
+    def put_kobject(klass_name: str, object_id: str, body: models.KObjectBody, rev: Revision | None = None):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return updated(kind, record, body, patch=False)
+        return updated(kind, record, body, patch=False, rev=rev)
 
     @endpoint(
         app,
@@ -145,10 +145,10 @@ def register(app) -> None:
         summary="Update a kobject (custom and data merge)",
         tags=["kobjects"],
     )
-    def patch_kobject(klass_name: str, object_id: str, body: models.KObjectBody):
+    def patch_kobject(klass_name: str, object_id: str, body: models.KObjectBody, rev: Revision | None = None):
         record = _kobject(klass_name, object_id)
         kind = kinds.kobject_kind(klass_name)
-        return updated(kind, record, body, patch=True)
+        return updated(kind, record, body, patch=True, rev=rev)
 
     @endpoint(app, "DELETE", one, auth.KOBJECT["delete"], summary="Delete a kobject", tags=["kobjects"])
     def delete_kobject(klass_name: str, object_id: str):
