@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -57,7 +58,7 @@ def run(sender: HttpSender, steps: list[dict[str, Any]]) -> Any:
 
 def chain(*steps: dict[str, Any]) -> list[dict[str, Any]]:
     linked = [dict(s) for s in steps]
-    for here, after in zip(linked, linked[1:], strict=False):
+    for here, after in pairwise(linked):
         here["transitions"] = [{"target": after["id"]}]
     return linked
 
