@@ -4,6 +4,7 @@ Every method is a Lambda proxy integration with no API Gateway authorizer: the f
 authenticate the Bearer API keys themselves (hashed keys in the auth table), which is what
 Kustomer-compatible clients send. The stage is throttled, access-logged as JSON, and its
 execution logs go to a log group this stack owns (retention and encryption included).
+API Gateway's own error answers are the JSON:API gateway responses `wiring` declares.
 """
 
 from __future__ import annotations
@@ -98,12 +99,25 @@ class Api(Construct):
                     request_validator=validator,
                 )
                 self._acknowledge_own_authentication(method)
+        self._gateway_responses()
         self._protect(settings)
         self._acknowledge_cloudwatch_role()
 
     @property
     def url(self) -> str:
         return self.rest_api.url
+
+    def _gateway_responses(self) -> None:
+        """API Gateway's own answers (unknown route, body too large, throttled, ...) as JSON:API,
+        from the one declaration the local run answers too (`wiring.GATEWAY_RESPONSES`)."""
+        for response in wiring.GATEWAY_RESPONSES:
+            name = "".join(part.capitalize() for part in response.type.split("_"))
+            self.rest_api.add_gateway_response(
+                f"Gateway{name}",
+                type=apigw.ResponseType.of(response.type),
+                status_code=str(response.status),
+                templates={"application/json": response.body_template()},
+            )
 
     def _own_execution_logs(self, storage: Storage, settings: Settings) -> None:
         """Create the execution log group before the stage, or API Gateway creates it unbounded."""

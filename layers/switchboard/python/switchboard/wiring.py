@@ -431,3 +431,84 @@ def table(key: str) -> Table:
         if candidate.key == key:
             return candidate
     raise KeyError(key)
+
+
+# --- API Gateway's own answers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """What API Gateway answers itself (a request that never reaches a function), as JSON:API.
+
+    `type` is API Gateway's response type; `status`, `code` and `title` are those of the error
+    object. `detail` is fixed text, or None for API Gateway's own message
+    (`$context.error.messageString`, a quoted JSON string). The deployed API (infra/api.py) and
+    the local run (emulator/apigw.py) both answer `body_template()` with `$context.error...`
+    substituted, so a client sees the same envelope as from the functions' errors.
+    """
+
+    type: str
+    status: int
+    code: str
+    title: str
+    detail: str | None = None
+
+    def body_template(self) -> str:
+        detail = "$context.error.messageString" if self.detail is None else _json_string(self.detail)
+        return (
+            f'{{"errors":[{{"status":"{self.status}","code":"{self.code}",'
+            f'"title":"{self.title}","detail":{detail}}}]}}'
+        )
+
+    def body(self, message: str) -> bytes:
+        """The body for API Gateway's `message` (what the local run answers)."""
+        return self.body_template().replace("$context.error.messageString", _json_string(message)).encode()
+
+
+def _json_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+NO_SUCH_ROUTE = "no such route"  # the functions' own 404 detail for a path no route serves
+
+# Every response type a REST API has, each with a fixed status: DEFAULT_4XX/DEFAULT_5XX only
+# catch types API Gateway adds later. The ones this API (no authorizer, no API keys, no request
+# models, Lambda proxy methods) can give: MISSING_AUTHENTICATION_TOKEN (no resource or method
+# matches: 404 as the functions answer for an unknown route), REQUEST_TOO_LARGE (a body over
+# 10 MB, or an event over Lambda's 6 MB invocation limit), THROTTLED (stage throttling),
+# WAF_FILTERED (with a web ACL), INTEGRATION_TIMEOUT, INTEGRATION_FAILURE, DEFAULT_5XX (a
+# function that raised, timed out or answered a malformed proxy response: 502).
+GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", "Not found", NO_SUCH_ROUTE),
+    GatewayResponse("RESOURCE_NOT_FOUND", 404, "not_found", "Not found", NO_SUCH_ROUTE),
+    GatewayResponse(
+        "REQUEST_TOO_LARGE",
+        413,
+        "payload_too_large",
+        "Payload too large",
+        "the request is larger than API Gateway or Lambda accept (10 MB and 6 MB)",
+    ),
+    GatewayResponse("THROTTLED", 429, "too_many_requests", "Too many requests"),
+    GatewayResponse("QUOTA_EXCEEDED", 429, "too_many_requests", "Too many requests"),
+    GatewayResponse("WAF_FILTERED", 403, "forbidden", "Forbidden"),
+    GatewayResponse("ACCESS_DENIED", 403, "forbidden", "Forbidden"),
+    GatewayResponse("EXPIRED_TOKEN", 403, "forbidden", "Forbidden"),
+    GatewayResponse("INVALID_API_KEY", 403, "forbidden", "Forbidden"),
+    GatewayResponse("INVALID_SIGNATURE", 403, "forbidden", "Forbidden"),
+    GatewayResponse("UNAUTHORIZED", 401, "unauthorized", "Unauthorized"),
+    GatewayResponse("BAD_REQUEST_BODY", 400, "bad_request", "Bad request"),
+    GatewayResponse("BAD_REQUEST_PARAMETERS", 400, "bad_request", "Bad request"),
+    GatewayResponse("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "Unsupported media type"),
+    GatewayResponse("DEFAULT_4XX", 400, "bad_request", "Bad request"),
+    GatewayResponse("INTEGRATION_TIMEOUT", 504, "gateway_timeout", "Gateway timeout"),
+    GatewayResponse("INTEGRATION_FAILURE", 504, "gateway_timeout", "Gateway timeout"),
+    GatewayResponse("API_CONFIGURATION_ERROR", 500, "internal_error", "Internal error"),
+    GatewayResponse("AUTHORIZER_CONFIGURATION_ERROR", 500, "internal_error", "Internal error"),
+    GatewayResponse("AUTHORIZER_FAILURE", 500, "internal_error", "Internal error"),
+    GatewayResponse("DEFAULT_5XX", 502, "bad_gateway", "Bad gateway"),
+)
+
+
+def gateway_response(response_type: str) -> GatewayResponse:
+    return next(r for r in GATEWAY_RESPONSES if r.type == response_type)
