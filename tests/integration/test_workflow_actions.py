@@ -23,6 +23,7 @@ from switchboard.domain.workflows.definition import ACTION_NAMES, validate_defin
 from switchboard.domain.workflows.engine import RunContext, StepContext, WorkflowEngine
 from switchboard.domain.workflows.errors import StepError
 from switchboard.errors import BadRequest, Conflict, NotFound
+from switchboard.failures import InfrastructureError
 from switchboard.pipeline.workflow_actions import build_actions
 
 ORG = "64f1c0ffee00000000000a01"
@@ -400,7 +401,7 @@ def test_a_run_retried_after_a_crash_creates_nothing_twice(
 
     def create_then_crash(params: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         create_order(params, ctx)
-        raise RuntimeError("the container was stopped")
+        raise InfrastructureError("the container was stopped")  # as a crash, the run does not finish
 
     crashing["kustomer.kobject.create"] = create_then_crash
     workflow = validate_definition(order_import())

@@ -288,10 +288,13 @@ def test_error_cases_that_do_not_match_fail_the_run() -> None:
 
 
 def test_infrastructure_errors_propagate_for_a_retry_of_the_run() -> None:
-    with pytest.raises(RuntimeError, match="throttled"):
+    from botocore.exceptions import ClientError
+
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+    with pytest.raises(ClientError, match="slow down"):
         run(
             with_error_cases(ERROR_CASES),
-            {"kustomer.rest-api.json": fail_with(RuntimeError("throttled")), "kustomer.customer.update": {}},
+            {"kustomer.rest-api.json": fail_with(throttled), "kustomer.customer.update": {}},
         )
 
 

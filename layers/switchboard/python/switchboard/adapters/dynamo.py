@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from switchboard.domain.records import Page, Record, StaleRevision, UniqueKey, UniqueTaken
+from switchboard.failures import InfrastructureError
 
 OBJECT_SK = "object"
 UNIQUE_SK = "unique"
@@ -218,7 +219,7 @@ class DynamoObjectStore:
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return found
-        raise RuntimeError("DynamoDB kept keys unprocessed")
+        raise InfrastructureError("DynamoDB kept keys unprocessed")
 
     def exists_in(self, org: str, list_key: str) -> bool:
         response = self.client.query(

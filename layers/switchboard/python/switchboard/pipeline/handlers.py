@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from switchboard import services
+from switchboard.failures import is_infrastructure
 
 logger = Logger()
 
@@ -38,9 +39,10 @@ def deliver_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_workflows_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """A FIFO batch, in order. When a message fails (an infrastructure error: a workflow's own
-    step errors end its run as failed instead), the later messages of its group are reported
-    failed too, unattempted, so a group never runs out of order; other groups go on."""
+    """A FIFO batch, in order. When a message fails (infrastructure trouble: whatever else a run
+    raises ends it as failed instead, see `switchboard.failures`), the later messages of its
+    group are reported failed too, unattempted, so a group never runs out of order; other groups
+    go on. The failed ones come back after the visibility timeout (then go to the DLQ)."""
     runner = services.runner()
     failed: list[str] = []
     broken_groups: set[str] = set()
@@ -52,8 +54,11 @@ def run_workflows_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             runs = runner.handle(json.loads(record["body"]))
             logger.info("workflow message", extra={"messageId": record["messageId"], "runs": runs})
-        except Exception:
-            logger.exception("workflow message failed", extra={"messageId": record["messageId"]})
+        except Exception as exc:
+            logger.exception(
+                "workflow message failed; it will be retried",
+                extra={"messageId": record["messageId"], "infrastructure": is_infrastructure(exc)},
+            )
             failed.append(record["messageId"])
             broken_groups.add(group)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -1,15 +1,19 @@
 """Runs one workflow: resolve each step's params, call its action, follow the first transition
 whose condition holds, and record every step.
 
-Errors split in two. A domain error (BadRequest, NotFound, Conflict... or StepError) is the
-workflow's business: the step's errorCases may handle it, else the run ends "failed". Any other
-exception is infrastructure trouble (DynamoDB throttling, a bug) and propagates out of `run`, so
-the caller retries the whole run; actions are idempotent per (run, step) to make that safe.
+Errors split in two. Infrastructure trouble (`switchboard.failures.is_infrastructure`: AWS
+throttling, a 5xx, a connection lost or timed out) propagates out of `run`, so the caller retries
+the whole run; actions are idempotent per (run, step) to make that safe. Everything else is the
+step's error: a domain error (BadRequest, NotFound, Conflict... or StepError) with its message,
+any other exception (a value no code path expected, a bug) as a generic "internal error" whose
+details go to the log, never to the record. The step's errorCases may handle it, else the run
+ends "failed"; retrying would fail the same way and hold up the messages queued behind it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -21,7 +25,10 @@ from switchboard.domain.workflows import conditions, values
 from switchboard.domain.workflows.definition import Step, Transition, Workflow
 from switchboard.domain.workflows.errors import StepError
 from switchboard.errors import SwitchboardError
+from switchboard.failures import is_infrastructure
 from switchboard.ids import format_iso
+
+logger = logging.getLogger(__name__)
 
 MAX_SECONDS = 300  # Kustomer: a run stops after 5 minutes
 MAX_STEPS_EXECUTED = 100  # a guard against transitions that loop forever
@@ -206,6 +213,10 @@ class WorkflowEngine:
             error = {"message": exc.detail, "status": exc.status, "code": exc.code}
             if exc.pointer is not None:
                 error["pointer"] = exc.pointer
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            error = internal_error(exc, f"running step {step.id}").to_error()
         redact = getattr(action, "redact", None)
         with redaction.collecting() as secrets:
             shown = (
@@ -214,9 +225,17 @@ class WorkflowEngine:
         return StepLog(step.id, step.action, shown, output, error, started_at, self._iso(), secrets)
 
     def _next(self, transitions: list[Transition], context: dict[str, Any]) -> str | None:
-        for transition in transitions:
-            if conditions.evaluate(transition.condition, context, self._iso):
-                return transition.target
+        """The target of the first transition whose condition holds; StepError when one raises."""
+        try:
+            for transition in transitions:
+                if conditions.evaluate(transition.condition, context, self._iso):
+                    return transition.target
+        except StepError:
+            raise
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            raise internal_error(exc, "evaluating a transition's condition") from None
         return None
 
     def _iso(self) -> str:
@@ -238,6 +257,17 @@ def _scrubbed(step: dict[str, Any], scrub: redaction.Scrubber) -> dict[str, Any]
     return {
         name: scrub(value) if name in ("input", "output", "error") else value for name, value in step.items()
     }
+
+
+def internal_error(exc: Exception, doing: str) -> StepError:
+    """A step error for an exception nothing expected: the log gets the traceback, the run's
+    record only a generic message (its text may hold the payload's values, even secrets)."""
+    logger.exception("workflow step raised %s while %s", type(exc).__name__, doing)
+    return StepError(
+        f"internal error while {doing} ({type(exc).__name__}); the details are in Switchboard's logs",
+        500,
+        {"code": "internal_error"},
+    )
 
 
 def _json_safe(value: Any) -> Any:
