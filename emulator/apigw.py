@@ -4,15 +4,23 @@ Each HTTP request becomes the event API Gateway would send to the function whose
 route (`wiring.FunctionSpec.routes`) matches, and the function's result becomes the HTTP
 response, with API Gateway's own answers where it would give them:
 
-- no declared resource/method matches: 403 `{"message":"Missing Authentication Token"}`;
-- body over 10 MB: 413 `{"message":"Request Too Long"}`;
+- no declared resource/method matches: MISSING_AUTHENTICATION_TOKEN;
+- body over 10 MB: REQUEST_TOO_LARGE;
 - an event over Lambda's 6 MB invocation limit (a body of about 6 to 10 MB): Lambda refuses the
-  invocation and API Gateway answers 413 `{"message": "Request Too Long"}` (error type
-  BadRequestException), as a deployed REST API does; the function never runs. Smaller bodies
-  reach the function, which answers its own JSON:API 413 above the API's limits;
-- the function raised, timed out, or returned a malformed proxy response: 502
-  `{"message": "Internal server error"}` (the traceback is in the function's log);
-- no answer within the 29 s integration timeout: 504 `{"message": "Endpoint request timed out"}`.
+  invocation and API Gateway answers REQUEST_TOO_LARGE (error type BadRequestException), as a
+  deployed REST API does; the function never runs. Smaller bodies reach the function, which
+  answers its own JSON:API 413 above the API's limits;
+- the function raised, timed out, or returned a malformed proxy response: DEFAULT_5XX, 502
+  (the traceback is in the function's log);
+- no answer within the 29 s integration timeout: INTEGRATION_TIMEOUT, 504.
+
+Each answer is the gateway response `wiring.GATEWAY_RESPONSES` declares for its type (the same
+JSON:API body the deployed API's gateway responses give, e.g. 404 `not_found` "no such route"
+for an unknown path), with API Gateway's `x-amzn-ErrorType`. What the HTTP server itself
+refuses before API Gateway's rules apply (a request line over 64 KB: 414, a header line over
+64 KB or over 100 headers: 431, a method it does not know such as PROPFIND or CONNECT: 501, a
+malformed request: 400) is answered in the same JSON:API envelope, with the status's name as
+`code`; these limits are the local server's, not API Gateway's.
 
 URLs: `http://127.0.0.1:<port>/v1/...` acts like a custom domain mapped to the stage, and
 `/prod/v1/...` like the stage's execute-api URL; `path` never holds the stage and
@@ -36,7 +44,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+import re
 import secrets
 import sys
 import threading
@@ -46,6 +54,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -312,17 +321,43 @@ class GatewayResponse:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
-def gateway_error(status: int, message: str, error_type: str) -> GatewayResponse:
-    """One of API Gateway's own JSON answers (its default gateway responses)."""
+def gateway_error(response_type: str, message: str, error_type: str) -> GatewayResponse:
+    """One of API Gateway's own answers: the declared gateway response for `response_type`,
+    with API Gateway's `message` where the declaration takes it."""
+    declared = wiring.gateway_response(response_type)
+    return _answer(declared, message, [("x-amzn-ErrorType", error_type)])
+
+
+def server_error(status: int, message: str | None) -> GatewayResponse:
+    """The HTTP server's own refusal (414, 431, 501, 400, ...) in the same JSON:API envelope."""
+    phrase = HTTPStatus(status).phrase
+    declared = wiring.GatewayResponse(
+        type=f"LOCAL_{status}",
+        status=status,
+        code=re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_"),
+        title=phrase[:1] + phrase[1:].lower(),
+    )
+    return _answer(declared, message or HTTPStatus(status).description, [])
+
+
+def _answer(
+    declared: wiring.GatewayResponse, message: str, headers: list[tuple[str, str]]
+) -> GatewayResponse:
     return GatewayResponse(
-        status,
-        [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)],
-        json.dumps({"message": message}).encode(),
+        declared.status,
+        [("Content-Type", "application/json"), *headers],
+        declared.body(message),
         error_message=message,
     )
 
 
-MISSING_TOKEN = ("Missing Authentication Token", "MissingAuthenticationTokenException")
+MISSING_TOKEN = (
+    "MISSING_AUTHENTICATION_TOKEN",
+    "Missing Authentication Token",
+    "MissingAuthenticationTokenException",
+)
+TOO_LARGE = ("REQUEST_TOO_LARGE", "Request Too Long")
+INTERNAL = ("DEFAULT_5XX", "Internal server error", "InternalServerErrorException")
 
 
 def parse_response(result: Any) -> GatewayResponse:
@@ -430,9 +465,9 @@ class ApiGateway:
         request_id = str(uuid.uuid4())
         match = match_route(self.routes, method, raw_path)
         if too_large:
-            response = gateway_error(413, "Request Too Long", "RequestTooLargeException")
+            response = gateway_error(*TOO_LARGE, "RequestTooLargeException")
         elif match is None:
-            response = gateway_error(403, *MISSING_TOKEN)
+            response = gateway_error(*MISSING_TOKEN)
         else:
             event = build_event(
                 match,
@@ -463,21 +498,23 @@ class ApiGateway:
             response = parse_response(result)
             response.integration_status = 200
         except PayloadTooLarge as exc:
-            response = gateway_error(413, "Request Too Long", "BadRequestException")
+            response = gateway_error(*TOO_LARGE, "BadRequestException")
             response.error_message = f"Request Too Long: {exc.error_message}"
             response.integration_status = 413  # Lambda's Invoke answered 413
         except InvocationTimeout as exc:
             if exc.function_timed_out:
-                response = gateway_error(502, "Internal server error", "InternalServerErrorException")
+                response = gateway_error(*INTERNAL)
             else:
-                response = gateway_error(504, "Endpoint request timed out", "IntegrationTimeout")
+                response = gateway_error(
+                    "INTEGRATION_TIMEOUT", "Endpoint request timed out", "IntegrationTimeout"
+                )
             response.error_message = f"{response.error_message}: {exc.error_message}"
         except InvocationError as exc:
-            response = gateway_error(502, "Internal server error", "InternalServerErrorException")
+            response = gateway_error(*INTERNAL)
             response.error_message = f"Internal server error: {exc.error_type}"
             response.integration_status = 200  # Lambda answered, with X-Amz-Function-Error
         except MalformedResponse as exc:
-            response = gateway_error(502, "Internal server error", "InternalServerErrorException")
+            response = gateway_error(*INTERNAL)
             response.error_message = f"Malformed Lambda proxy response: {exc}"
         response.integration_ms = (time.perf_counter() - started) * 1000
         return response
@@ -542,7 +579,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             body, too_large = self._read_body()
         except ValueError:
-            response = gateway_error(400, "Bad Request", "BadRequestException")
+            response = gateway_error("DEFAULT_4XX", "Bad Request", "BadRequestException")
             self.close_connection = True
             self._write(response)
             return
@@ -553,7 +590,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:
             # A fault of the emulator itself, not of a function: say so on the terminal.
             traceback.print_exc(file=sys.__stderr__)
-            response = gateway_error(500, "Internal server error", "InternalServerErrorException")
+            response = gateway_error(
+                "API_CONFIGURATION_ERROR", "Internal server error", "InternalServerErrorException"
+            )
         self._write(response)
         gateway.record(self, response, started)
 
@@ -598,6 +637,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The HTTP server's refusals (request line or headers too long, unknown method, a
+        malformed request) as JSON:API, like every other answer of the local API."""
+        self.close_connection = True
+        self._write(server_error(code, message))
 
     # Every method reaches the API, which answers 405 with `Allow` for one it does not serve.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_QUERY = _handle

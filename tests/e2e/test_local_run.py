@@ -134,12 +134,16 @@ def test_docs_and_openapi_answer(local_run: LocalRun) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("POST", "/nope/deeper"), ("GET", "/")])
-def test_an_undeclared_route_gets_api_gateways_403(local_run: LocalRun, method: str, path: str) -> None:
+def test_an_undeclared_route_gets_the_gateway_responses_404(
+    local_run: LocalRun, method: str, path: str
+) -> None:
     status, headers, body = local_run.request(
         method, local_run.root_url + path, body={} if method == "POST" else None
     )
-    assert status == 403
-    assert body == {"message": "Missing Authentication Token"}
+    assert status == 404
+    assert body["errors"] == [
+        {"status": "404", "code": "not_found", "title": "Not found", "detail": "no such route"}
+    ]
     assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
     assert headers["content-type"] == "application/json"
 

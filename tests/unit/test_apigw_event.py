@@ -268,6 +268,15 @@ def test_malformed_proxy_responses_are_refused(result: Any) -> None:
 # --- over loopback ------------------------------------------------------------------------
 
 
+NO_SUCH_ROUTE = {
+    "errors": [{"status": "404", "code": "not_found", "title": "Not found", "detail": "no such route"}]
+}
+BAD_GATEWAY = {
+    "errors": [
+        {"status": "502", "code": "bad_gateway", "title": "Bad gateway", "detail": "Internal server error"}
+    ]
+}
+
 HANDLERS = {
     "echo": """
         import os
@@ -405,7 +414,7 @@ def test_the_stage_url_form_reaches_the_same_route(gateway: Any) -> None:
     assert event["path"] == "/echo/a"
     assert event["pathParameters"] == {"proxy": "a"}
     assert event["requestContext"]["path"] == "/prod/echo/a"
-    assert gateway("GET", "/prod")[0] == 403
+    assert gateway("GET", "/prod")[0] == 404
 
 
 def test_each_invocation_gets_its_own_request_id(gateway: Any) -> None:
@@ -413,17 +422,17 @@ def test_each_invocation_gets_its_own_request_id(gateway: Any) -> None:
     assert len(ids) == 3
 
 
-def test_an_unknown_route_is_403_missing_authentication_token(gateway: Any) -> None:
+def test_an_unknown_route_is_the_missing_authentication_token_gateway_response(gateway: Any) -> None:
     status, headers, body = gateway("GET", "/nowhere")
-    assert status == 403
-    assert json.loads(body) == {"message": "Missing Authentication Token"}
+    assert status == 404
+    assert json.loads(body) == NO_SUCH_ROUTE
     assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
 
 
 def test_a_handler_exception_is_502_with_the_traceback_in_its_log(gateway: Any) -> None:
     status, _, body = gateway("GET", "/boom")
     assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert json.loads(body) == BAD_GATEWAY
     log = gateway.logs / f"{gateway.names['boom']}.log"
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     error = next(line for line in lines if line.get("level") == "ERROR")
@@ -436,13 +445,13 @@ def test_a_handler_exception_is_502_with_the_traceback_in_its_log(gateway: Any) 
 def test_a_malformed_proxy_response_is_502(gateway: Any) -> None:
     status, _, body = gateway("GET", "/malformed")
     assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert json.loads(body) == BAD_GATEWAY
 
 
 def test_a_function_past_its_timeout_is_502_and_logged(gateway: Any) -> None:
     status, _, body = gateway("GET", "/slow")
     assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert json.loads(body) == BAD_GATEWAY
     log = gateway.logs / f"{gateway.names['slow']}.log"
     reports = [json.loads(line) for line in log.read_text().splitlines() if '"platform.report"' in line]
     assert reports[-1]["record"]["status"] == "timeout"
@@ -476,7 +485,7 @@ def test_a_body_over_10_mb_is_413_without_being_read(gateway: Any) -> None:
             reply += chunk
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413")
-    assert json.loads(body) == {"message": "Request Too Long"}
+    assert json.loads(body)["errors"][0]["code"] == "payload_too_large"
 
 
 def test_the_lambda_context_counts_down(scoped_environ: None, tmp_path: Path) -> None:
