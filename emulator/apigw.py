@@ -157,8 +157,9 @@ def _bind(route: CompiledRoute, parts: list[str]) -> dict[str, str] | None:
 def match_route(routes: Iterable[CompiledRoute], method: str, raw_path: str) -> RouteMatch | None:
     """API Gateway's choice: the most specific resource first, then its method (exact beats ANY).
 
-    None means API Gateway answers 403 Missing Authentication Token, which it also does when
-    the best resource lacks the method rather than falling back to a less specific one.
+    None means API Gateway answers its MISSING_AUTHENTICATION_TOKEN gateway response (declared
+    as a 404), which it also does when the best resource lacks the method rather than falling
+    back to a less specific one.
     """
     parts = _split(raw_path)
     candidates: list[tuple[tuple[int, ...], CompiledRoute, dict[str, str]]] = []

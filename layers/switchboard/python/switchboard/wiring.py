@@ -294,7 +294,8 @@ API = FunctionSpec(
         Route("ANY", "/v1"),
         Route("ANY", "/v1/{proxy+}"),
         # The hook receive resources (and the resources above them) are more specific than
-        # {proxy+}: API Gateway would answer 403 for a method they lack, so the management
+        # {proxy+}: API Gateway would answer MISSING_AUTHENTICATION_TOKEN (declared as 404, see
+        # GATEWAY_RESPONSES) for a method they lack, so the management
         # routes that share those paths are declared on them.
         Route("ANY", "/v1/hooks"),
         Route("ANY", "/v1/hooks/form"),
