@@ -7,10 +7,13 @@ each case has an accepted neighbour, so a rule that refused everything would fai
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from switchboard import services
 from switchboard.domain.events import SUBSCRIBABLE
+from switchboard.ids import now_iso
 from tests.integration.conftest import ApiClient, Reply
 
 BASE = "/v1/outbound-webhooks"
@@ -120,3 +123,24 @@ def test_a_name_has_at_most_255_characters(api: ApiClient) -> None:
     reason = refusal(api.post(BASE, body(name="n" * 256)), "/name")
     assert "at most 255" in reason
     assert api.post(BASE, body(name="n" * 255)).status == 201
+
+
+def test_transactions_list_deliveries_while_an_attempt_holds_them(api: ApiClient) -> None:
+    """A delivery being attempted carries its claim's deadline (a fraction of a second): listing
+    it, and paging past it, is a 200, not a server error."""
+    hook_id = api.post(BASE, body()).json["data"]["id"]
+    store = services.delivery_store()
+    for n in range(3):
+        event = {"id": f"{n:024x}", "name": "kustomer.customer.create", "createdAt": now_iso()}
+        store.put_items([store.state_item(api.org, hook_id, event, "pending", 0, now_iso(), 14)])
+        assert store.claim(api.org, hook_id, event, 1, 30.25)
+        assert store.state(api.org, hook_id, event["createdAt"], event["id"])["claimUntil"] % 1
+    seen: list[str] = []
+    query = {"pageSize": "2"}
+    while query:
+        reply = api.get(f"{BASE}/transactions", query=query)
+        assert reply.status == 200, reply.json
+        seen += [row["attributes"]["eventId"] for row in reply.json["data"]]
+        after = reply.json["links"]["next"]
+        query = dict(parse_qsl(urlsplit(after).query)) if after else None
+    assert sorted(seen) == [f"{n:024x}" for n in range(3)]

@@ -318,7 +318,8 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     plain: dict[str, Any] = {}
     for name, value in item.items():
         ((kind, raw),) = value.items()
-        plain[name] = int(raw) if kind == "N" else raw
+        # Numbers are whole (attempts, expiresAt) except a claim's deadline (`claimUntil`, ms).
+        plain[name] = (int(raw) if raw.lstrip("-").isdigit() else float(raw)) if kind == "N" else raw
     for name in ("event", "last"):
         if name in plain:
             plain[name] = json.loads(plain[name])

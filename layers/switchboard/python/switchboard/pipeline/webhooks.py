@@ -29,6 +29,7 @@ from switchboard.ids import DateOutOfRange, format_iso, is_id, new_id, now_iso, 
 
 UrlCheck = Callable[[str], None]  # raises BadRequest with the reason
 REQUIRED = ("name", "url", "events")  # what a create must name
+NOT_NULL = (*REQUIRED, "enabled")  # what an update may leave out but not set to null
 
 
 class WebhookService:
@@ -75,13 +76,13 @@ class WebhookService:
         try:
             self.hooks.create(hook)
         except WebhookLimitReached:
-            raise BadRequest(f"an org may have at most {MAX_PER_ORG} outbound webhooks") from None
+            raise Conflict(f"an org may have at most {MAX_PER_ORG} outbound webhooks") from None
         return hook
 
     def update(self, org: str, webhook_id: str, body: BaseModel) -> Webhook:
         """Edit the given fields. Turning a webhook on clears its error state."""
         changes = body.model_dump(exclude_unset=True)
-        for name in ("name", "url", "events", "enabled"):
+        for name in NOT_NULL:
             if name in changes and changes[name] is None:
                 raise BadRequest(f"{name} cannot be null", f"/{name}")
         if changes.get("url") is not None:
