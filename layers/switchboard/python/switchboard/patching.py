@@ -26,3 +26,8 @@ def changes_from(
             value = cleared[name]
         changes[attribute] = value
     return changes
+
+
+def not_null(fields: tuple[tuple[str, str], ...], cleared: dict[str, Any]) -> tuple[str, ...]:
+    """The body names an update may leave out but not send as null (the OpenAPI document says so)."""
+    return tuple(name for name, _ in fields if name not in cleared)

@@ -33,6 +33,8 @@ from datetime import UTC
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from switchboard.domain import http_fields
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
@@ -772,11 +774,9 @@ class HttpSender:
         return response.status, bytes(head), response_headers, reusable
 
 
-# RFC 9110 field syntax. A name is a token; a value is field-vchars (visible ASCII, or obs-text
-# 0x80-0xFF) with single spaces or tabs between them, never at either end. What this admits is
-# also what http.client sends unchanged: Latin-1 text without CR, LF or NUL.
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FIELD_VALUE = re.compile(r"([\x21-\x7e\x80-\xff]([\x20\x09\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?")
+# RFC 9110 field syntax (`domain.http_fields`, also stated in the OpenAPI document).
+_TOKEN = re.compile(http_fields.NAME)
+_FIELD_VALUE = re.compile(http_fields.VALUE)
 
 
 def header_problem(name: str, value: str) -> str | None:

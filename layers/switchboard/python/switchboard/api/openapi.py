@@ -15,8 +15,11 @@ import re
 from typing import Any
 
 from switchboard.api import routing
-from switchboard.domain import kinds, models
+from switchboard.domain import attributes, kinds, models
+from switchboard.domain.hooks import HookBody
 from switchboard.domain.webhooks import WebhookBody
+from switchboard.pipeline import hooks, pull
+from switchboard.pipeline.webhooks import NOT_NULL as WEBHOOK_NOT_NULL
 from switchboard.pipeline.webhooks import REQUIRED as WEBHOOK_REQUIRED
 
 SECURITY_SCHEME = "apiKey"
@@ -90,6 +93,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     }
     for schema in schemas.values():
         _formats(schema)
+        _custom(schema)
     paths: dict[str, Any] = {}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
@@ -145,6 +149,14 @@ def _operation(
 def _bound(parameter: dict[str, Any]) -> None:
     """The limits `routing` enforces on path and query values."""
     schema = parameter.setdefault("schema", {})
+    if parameter.get("in") == "query" and "anyOf" in schema:
+        # A query value is text or left out: `Optional[int]` (`?rev=`) means it may be left out,
+        # never that it may be null; what it is when given is the rest of the union.
+        options = [o for o in schema.pop("anyOf") if o.get("type") != "null"]
+        if len(options) == 1:
+            schema.update(options[0])
+        else:
+            schema["anyOf"] = options
     if parameter.get("in") == "path":
         schema["minLength"] = 1
     elif schema.get("type") == "integer":
@@ -164,11 +176,54 @@ def _formats(schema: dict[str, Any]) -> None:
                     option.setdefault("format", "date-time")
 
 
+# What each type suffix of a custom attribute admits (`attributes.CHECKS`); null clears any.
+_CUSTOM_VALUES: dict[str, dict[str, Any]] = {
+    "Str": {"type": "string", "maxLength": attributes.STR_MAX},
+    "Txt": {"type": "string", "maxLength": attributes.TXT_MAX},
+    "Num": {"type": "number"},
+    "At": {"type": "string", "format": "date-time"},
+    "Bool": {"type": "boolean"},
+    # An absolute http(s) URL: a scheme, `//` and a host (urlsplit's netloc).
+    "Url": {"type": "string", "maxLength": 2048, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\[\]]"},
+    "Id": {"type": "string", "maxLength": attributes.STR_MAX},
+}
+
+
+def _custom(schema: dict[str, Any]) -> None:
+    """`custom` keys end with a type suffix that says what the value may be (`domain.attributes`)."""
+    prop = (schema.get("properties") or {}).get("custom")
+    if prop is None:
+        return
+    assert set(_CUSTOM_VALUES) == set(attributes.CHECKS), "a custom attribute suffix without a schema"
+    for option in prop.get("anyOf", [prop]):
+        if option.get("type") == "object":
+            option.pop("additionalProperties", None)
+            option.update(
+                maxProperties=attributes.CUSTOM_MAX_KEYS,
+                propertyNames={"pattern": attributes.NAME},
+                patternProperties={
+                    f"{suffix}$": {"anyOf": [value, {"type": "null"}]}
+                    for suffix, value in _CUSTOM_VALUES.items()
+                },
+            )
+
+
 def _required_by_model() -> dict[str, tuple[str, ...]]:
     required = {kind.model.__name__: kind.required for kind in kinds.BY_NAME.values()}
     required[models.KObjectBody.__name__] = kinds.kobject_kind("x").required
     required[WebhookBody.__name__] = WEBHOOK_REQUIRED
+    required[HookBody.__name__] = hooks.REQUIRED
     return required
+
+
+def _not_null_by_model() -> dict[str, tuple[str, ...]]:
+    """What an update may leave out but not set to null: what a create requires, and more for some."""
+    return {
+        **_required_by_model(),
+        WebhookBody.__name__: WEBHOOK_NOT_NULL,
+        HookBody.__name__: hooks.NOT_NULL,
+        pull.PullerPatch.__name__: pull.NOT_NULL,
+    }
 
 
 # A message is created in a conversation or for a customer: a body without the path naming
@@ -177,13 +232,15 @@ _ONE_OF_PARENTS = ("conversation", "customer")
 
 
 def _require(method: str, path: str, body: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """A create names the kind's required attributes (not null, not empty); an update cannot remove them.
+    """A create names the kind's required attributes (not null, not empty); an update cannot remove
+    them, nor set to null what the service refuses as null (`_not_null_by_model`).
 
     A relationship the path supplies (`customer` under `/v1/customers/{id}`) is not required.
     """
     schema = body.get("content", {}).get("application/json", {}).get("schema", {})
     name = schema.get("$ref", "").rsplit("/", 1)[-1]
-    names = [n for n in _required_by_model().get(name, ()) if f"{{{n}_id}}" not in path]
+    declared = (_required_by_model() if method == "POST" else _not_null_by_model()).get(name, ())
+    names = [n for n in declared if f"{{{n}_id}}" not in path]
     parents = name == models.MessageBody.__name__ and not any(f"{{{p}_id}}" in path for p in _ONE_OF_PARENTS)
     if not names and not parents:
         return

@@ -15,7 +15,9 @@ STR_MAX = 1024
 TXT_MAX = 65_536
 CUSTOM_MAX_KEYS = 200
 
-_NAME = re.compile(r"^[a-z][A-Za-z0-9_]*?(Str|Txt|Num|At|Bool|Url|Id)$")
+# A custom attribute's name; the OpenAPI document states it as the `custom` keys' pattern.
+NAME = r"^[a-z][A-Za-z0-9_]*?(Str|Txt|Num|At|Bool|Url|Id)$"
+_NAME = re.compile(NAME)
 
 
 def _string(limit: int) -> Callable[[Any], Any]:
@@ -76,7 +78,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
 
 def suffix_of(name: str) -> str | None:
     """The type suffix of a custom attribute name, or None when the name is not valid."""
-    match = _NAME.match(name)
+    match = _NAME.fullmatch(name)  # not a trailing newline either, as in JSON Schema
     return match.group(1) if match else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from switchboard.ids import normalize_iso
 
@@ -125,10 +125,15 @@ class Location(BaseModel):
     name: ShortStr | None = None
 
 
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class Writable(Strict):
     """Attributes every object accepts: optimistic `rev` on updates and import timestamps."""
 
-    rev: Annotated[int, Field(ge=1, strict=True)] | None = None  # strict: true is not 1
+    # strict: true is not 1; but 2.0 is 2, an integer as JSON Schema counts them
+    rev: Annotated[int, Field(ge=1, strict=True), BeforeValidator(_whole)] | None = None
     importedAt: str | None = None
 
     _dates = field_validator("importedAt")(_date)

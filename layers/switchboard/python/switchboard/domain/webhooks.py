@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from switchboard.adapters.http_sender import OWNED_HEADERS, header_problem
+from switchboard.domain import http_fields
 from switchboard.domain.events import SUBSCRIBABLE
 
 MAX_PER_ORG = 5
@@ -50,8 +51,19 @@ def gaps_s() -> tuple[float, ...]:
 
 class Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    value: Annotated[str, Field(max_length=1024)]
+    # The schema states the validators' rules: a token that is not Switchboard's, a sendable value.
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=http_fields.NAME_MAX,
+            json_schema_extra={
+                "pattern": http_fields.NAME,
+                "not": {"pattern": http_fields.any_case(RESERVED_HEADERS, RESERVED_PREFIXES)},
+            },
+        ),
+    ]
+    value: Annotated[str, Field(max_length=1024, json_schema_extra={"pattern": http_fields.VALUE})]
 
     @field_validator("name")
     @classmethod

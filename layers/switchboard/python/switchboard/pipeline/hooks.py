@@ -22,7 +22,7 @@ from switchboard.domain import hooks, redaction
 from switchboard.domain.hooks import Hook, HookBody, HookNotFound
 from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.headers import header
-from switchboard.patching import changes_from
+from switchboard.patching import changes_from, not_null
 
 # Body field -> Hook attribute, and what a null clears the optional ones to.
 _UPDATABLE = (
@@ -35,6 +35,8 @@ _UPDATABLE = (
     ("signature", "signature"),
 )
 _CLEARED: dict[str, Any] = {"description": "", "idempotencyKey": [], "groupBy": None, "signature": None}
+REQUIRED = ("title",)  # what a create must name
+NOT_NULL = not_null(_UPDATABLE, _CLEARED)
 
 
 @dataclass(frozen=True)

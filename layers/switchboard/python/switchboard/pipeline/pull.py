@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +40,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from switchboard import ids, strictjson
 from switchboard.adapters.dynamo_automation import StaleItem
+from switchboard.adapters.http_sender import OWNED_HEADERS, header_problem
+from switchboard.domain import http_fields
 from switchboard.domain.hooks import MAX_KEY_LENGTH, BodyPath, Hook, OptionalBodyPath, body_path, lookup
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.patching import changes_from
+from switchboard.patching import changes_from, not_null
 
 if TYPE_CHECKING:
     from switchboard.adapters.dynamo_pullers import DynamoPullerStore
@@ -64,12 +65,7 @@ DUE_LIMIT = 500  # pullers looked at per scheduled invocation; the rest stay due
 CONCURRENCY = 4  # pullers run side by side in one invocation
 USER_AGENT = "Switchboard-Pull/1"
 MAX_HEADERS = 20
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
-# Headers the HTTP client owns (framing and the Host from the URL).
-_RESERVED_HEADERS = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "upgrade", "expect"}
-)
+HEADER_VALUE_MAX = 4096
 
 
 class PullError(Exception):
@@ -97,18 +93,34 @@ def _items_path(value: str) -> str:
 
 
 def _check_headers(value: dict[str, str]) -> dict[str, str]:
+    """The sender's own rule (`header_problem`, as for webhooks' headers): a header that is saved
+    is one that every poll can send. The schema states the same (`_HEADERS_SCHEMA`)."""
     for name, text in value.items():
-        if not _HEADER_NAME.fullmatch(name):
-            raise ValueError(f"{name[:64]!r} is not a valid header name")
-        if name.lower() in _RESERVED_HEADERS:
+        if len(name) > http_fields.NAME_MAX:
+            raise ValueError(f"{name[:64]!r} is longer than {http_fields.NAME_MAX} characters")
+        problem = header_problem(name, text)
+        if problem:
+            raise ValueError(problem)
+        if name.lower() in OWNED_HEADERS:
             raise ValueError(f"{name} is set by the HTTP client")
-        if len(text) > 4096 or _BAD_VALUE.search(text):
-            raise ValueError(f"the value of {name} is longer than 4096 characters or has a line break")
-        try:
-            text.encode("latin-1")
-        except UnicodeEncodeError:
-            raise ValueError(f"the value of {name} is not Latin-1 text") from None
+        if len(text) > HEADER_VALUE_MAX:
+            raise ValueError(f"the value of {name} is longer than {HEADER_VALUE_MAX} characters")
     return value
+
+
+_HEADERS_SCHEMA: dict[str, Any] = {
+    "propertyNames": {
+        "minLength": 1,
+        "maxLength": http_fields.NAME_MAX,
+        "pattern": http_fields.NAME,
+        "not": {"pattern": http_fields.any_case(OWNED_HEADERS)},
+    },
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": HEADER_VALUE_MAX,
+        "pattern": http_fields.VALUE,
+    },
+}
 
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
@@ -118,15 +130,56 @@ Path = Annotated[BodyPath, AfterValidator(body_path)]
 ItemsPath = Annotated[OptionalBodyPath, AfterValidator(_items_path)]
 CursorParam = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\[\]-]{1,128}$")]
 Cursor = Annotated[str, Field(min_length=1, max_length=1024)]
-Headers = Annotated[dict[str, str], Field(max_length=MAX_HEADERS), AfterValidator(_check_headers)]
+Headers = Annotated[
+    dict[str, str],
+    Field(max_length=MAX_HEADERS, json_schema_extra=_HEADERS_SCHEMA),
+    AfterValidator(_check_headers),
+]
 Interval = Annotated[int, Field(ge=1, le=1440), BeforeValidator(_whole)]
 Pages = Annotated[int, Field(ge=1, le=MAX_PAGES), BeforeValidator(_whole)]
+
+
+_STRING: dict[str, Any] = {"type": "string"}
+_ABSENT: dict[str, Any] = {"type": "null"}  # a `properties` entry: left out, or null
+_NO_ITEMS_PATH: dict[str, Any] = {"anyOf": [{"const": ""}, {"type": "null"}]}  # null clears it to ""
+
+# The cross-field rules `PullService._check` enforces, stated in the OpenAPI document.
+# A create names exactly one source of the next cursor; `nextCursorPath` needs an `itemsPath`
+# (a top-level array has nowhere to carry a cursor).
+_CREATE_RULES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "required": ["nextCursorPath", "itemsPath"],
+            "properties": {"nextCursorPath": _STRING, "itemsPath": {"minLength": 1}, "cursorField": _ABSENT},
+        },
+        {"required": ["cursorField"], "properties": {"cursorField": _STRING, "nextCursorPath": _ABSENT}},
+    ]
+}
+# An update is checked on the puller it makes, so what it may send depends on the stored puller;
+# what no stored puller can make right: both sources at once, or `nextCursorPath` with no
+# `itemsPath`.
+_UPDATE_RULES: dict[str, Any] = {
+    "allOf": [
+        {
+            "not": {
+                "required": ["nextCursorPath", "cursorField"],
+                "properties": {"nextCursorPath": _STRING, "cursorField": _STRING},
+            }
+        },
+        {
+            "not": {
+                "required": ["nextCursorPath", "itemsPath"],
+                "properties": {"nextCursorPath": _STRING, "itemsPath": _NO_ITEMS_PATH},
+            }
+        },
+    ]
+}
 
 
 class PullerBody(BaseModel):
     """Create body. `headers` (credentials for the partner's API) are never shown again."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, json_schema_extra=_CREATE_RULES)
     name: Name
     url: Url
     hookId: HookId
@@ -147,7 +200,7 @@ class PullerPatch(BaseModel):
     """Update body: only the fields sent change; `headers` replaces every header; `cursor`
     (null: start over) moves where the next poll starts."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, json_schema_extra=_UPDATE_RULES)
     name: Name | None = None
     url: Url | None = None
     hookId: HookId | None = None
@@ -187,6 +240,7 @@ _CLEARED: dict[str, Any] = {
     "cursorField": None,
     "headers": {},
 }
+NOT_NULL = not_null(_UPDATABLE, _CLEARED)
 
 
 # --- the model --------------------------------------------------------------------------------
