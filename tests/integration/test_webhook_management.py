@@ -144,3 +144,21 @@ def test_transactions_list_deliveries_while_an_attempt_holds_them(api: ApiClient
         after = reply.json["links"]["next"]
         query = dict(parse_qsl(urlsplit(after).query)) if after else None
     assert sorted(seen) == [f"{n:024x}" for n in range(3)]
+
+
+def test_a_header_named_twice_is_one_header_with_both_values(api: ApiClient) -> None:
+    """Any list the document allows is accepted: names repeated in any case are combined as
+    RFC 9110 combines field lines, under the first spelling."""
+    headers = [
+        {"name": "X-Tag", "value": "a"},
+        {"name": "x-tag", "value": ""},
+        {"name": "X-TAG", "value": "b"},
+        {"name": "X-Other", "value": ""},
+        {"name": "x-other", "value": ""},
+    ]
+    reply = api.post(BASE, body(headers=headers))
+    assert reply.status == 201, reply.json
+    assert reply.json["data"]["attributes"]["headers"] == [
+        {"name": "X-Tag", "value": "a, b"},
+        {"name": "X-Other", "value": ""},
+    ]

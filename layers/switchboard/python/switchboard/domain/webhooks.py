@@ -108,12 +108,17 @@ class WebhookBody(BaseModel):
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: list[Header] | None) -> list[Header] | None:
-        seen: set[str] = set()
-        for header in value or ():
-            if header.name.lower() in seen:
-                raise ValueError(f"{header.name} is given twice (header names ignore case)")
-            seen.add(header.name.lower())
-        return value
+        """Headers with the same name (in any case) are one field, as RFC 9110 (5.3) combines
+        field lines: under the first one's name, their non-empty values joined by ", "."""
+        if value is None:
+            return None
+        merged: dict[str, Header] = {}
+        for header in value:
+            first = merged.setdefault(header.name.lower(), header)
+            if first is not header and header.value:
+                joined = f"{first.value}, {header.value}" if first.value else header.value
+                merged[header.name.lower()] = Header.model_construct(name=first.name, value=joined)
+        return list(merged.values())
 
     @field_validator("events", mode="before")
     @classmethod
