@@ -7,6 +7,10 @@ strictly). So positive cases get the ids of objects the fuzz test created in the
 before fuzzing (`SWITCHBOARD_FUZZ_SEEDS`, a JSON file), as Schemathesis recommends for known
 ids. Negative cases are sent exactly as generated.
 
+The seeded objects stay for the whole run: a DELETE (of any phase, positive or negative) that
+names one, whether generated or taken from a link of the stateful phase, deletes a spare of the
+same kind instead, created on the spot (or, for kinds without spares, names no object: a 404).
+
 What else is state rather than shape: a webhook or puller URL must be reachable under the
 sender's destination rules, a redrive's `since` must be within the retention window, a
 workflow definition must be a consistent graph of known actions, and a puller needs exactly
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +41,15 @@ _MANY = {
 # Path parameter -> seeded object, for operations on one object (deletes excluded: the seeded
 # objects must stay for the rest of the run).
 _PATHS: dict[str, dict[str, str]] = {
+    "/v1/outbound-webhooks/{webhook_id}": {"webhook_id": "webhook"},
+    "/v1/outbound-webhooks/{webhook_id}/attempts": {"webhook_id": "webhook"},
+    "/v1/outbound-webhooks/{webhook_id}/rotate-secret": {"webhook_id": "webhook"},
+    "/v1/outbound-webhooks/{webhook_id}/redrive": {"webhook_id": "webhook"},
+    "/v1/data-streams/{stream_id}": {"stream_id": "stream"},
+    "/v1/data-streams/{stream_id}/backfill": {"stream_id": "stream"},
+    "/v1/data-streams/{stream_id}/redrive": {"stream_id": "stream"},
+    "/v1/hooks/{hook_type}": {"hook_type": "hookType"},
+    "/v1/hooks/{hook_type}/{hook_id}": {"hook_type": "hookType", "hook_id": "hook"},
     "/v1/customers/{object_id}": {"object_id": "customer"},
     "/v1/conversations/{object_id}": {"object_id": "conversation"},
     "/v1/messages/{object_id}": {"object_id": "message"},
@@ -48,6 +63,55 @@ _PATHS: dict[str, dict[str, str]] = {
 }
 
 
+# Every seeded id or name a DELETE must never reach.
+_KEPT = {
+    SEEDS[name]
+    for name in (
+        "customer",
+        "conversation",
+        "message",
+        "user",
+        "team",
+        "tag",
+        "klass",
+        "hook",
+        "webhook",
+        "stream",
+    )
+}
+
+
+def _spare(path: str) -> str:
+    """A new object of the kind `path` deletes, or an id that names none (a 404)."""
+    bodies: dict[str, dict[str, Any]] = {
+        "/v1/customers/": {"name": "Fuzz Spare"},
+        "/v1/conversations/": {"customer": SEEDS["customer"]},
+        "/v1/messages/": {"conversation": SEEDS["conversation"], "channel": "email"},
+        "/v1/teams/": {"name": f"fuzz-spare-{secrets.token_hex(6)}"},
+        "/v1/tags/": {"name": f"fuzz-spare-{secrets.token_hex(6)}"},
+    }
+    for prefix, body in bodies.items():
+        if path.startswith(prefix):
+            request = urllib.request.Request(
+                SEEDS["apiUrl"] + prefix.removeprefix("/v1").rstrip("/"),
+                data=json.dumps(body).encode(),
+                method="POST",
+                headers={"Authorization": f"Bearer {SEEDS['apiKey']}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return str(json.loads(response.read())["data"]["id"])
+    return secrets.token_hex(12)
+
+
+def _keep_seeds(case: Any) -> None:
+    parameters = case.path_parameters
+    if case.method.upper() != "DELETE" or not isinstance(parameters, dict):
+        return
+    for name, value in parameters.items():
+        if isinstance(value, str) and value in _KEPT:
+            parameters[name] = _spare(case.operation.path)
+
+
 def _positive(case: Any) -> bool:
     meta = getattr(case, "meta", None)
     return meta is not None and meta.generation.mode.is_positive
@@ -55,6 +119,7 @@ def _positive(case: Any) -> bool:
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
+    _keep_seeds(case)
     if not _positive(case):
         return case
     path = case.operation.path

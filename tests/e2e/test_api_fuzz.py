@@ -59,6 +59,7 @@ def _created(run: LocalRun, path: str, body: dict) -> str:
 def seed(run: LocalRun) -> dict:
     """Objects for schema-valid cases to name (see fuzz_hooks.py)."""
     customer = _created(run, "/customers", {"name": "Fuzz Seed"})
+    webhook = {"name": "fuzz seed", "url": "http://127.0.0.1:9/fuzz", "events": ["kustomer.customer.create"]}
     conversation = _created(run, "/conversations", {"customer": customer})
     stream = run.state["dataStream"]
     return {
@@ -71,6 +72,12 @@ def seed(run: LocalRun) -> dict:
         "klass": run.request("POST", "/klasses", {"name": "fuzzseed"})[2]["data"]["attributes"]["name"],
         "workflow": WORKFLOW,
         "hook": run.state["hookId"],
+        "hookType": "web",  # the local run's demo hook
+        "webhook": _created(run, "/outbound-webhooks", webhook),
+        "stream": stream["id"],
+        # For the hooks to create spares that a DELETE of a seeded object deletes instead.
+        "apiUrl": run.api_url,
+        "apiKey": run.api_key,
         "url": "http://127.0.0.1:9/fuzz",
         "accountId": stream["accountId"],
         "region": stream["streamArn"].split(":")[3],
