@@ -297,3 +297,15 @@ def test_an_object_growing_past_400_kb_is_413_and_unchanged(api: ApiClient) -> N
     assert 413 in statuses and 500 not in statuses
     grown = api.get(path).json["data"]["attributes"]
     assert grown["rev"] == 1 + statuses.count(200)
+
+
+def test_a_kobject_can_be_created_through_its_klass_id_as_through_its_name(api: ApiClient) -> None:
+    klass = make_order_klass(api)
+    by_id = api.post(f"/v1/klasses/{klass['id']}", {"title": "Order #1", "custom": {"statusStr": "placed"}})
+    assert by_id.status == 201, by_id.json
+    assert by_id.json["data"]["type"] == "kobject.order"
+    assert by_id.json["data"]["relationships"]["klass"]["data"]["id"] == klass["id"]
+    listed = api.get("/v1/klasses/order")
+    assert [o["id"] for o in listed.json["data"]] == [by_id.json["data"]["id"]]
+    missing = api.post("/v1/klasses/0123456789abcdef01234567", {"title": "Order #2"})
+    assert missing.status == 404, missing.json

@@ -22,6 +22,13 @@ def klass_by_name(name: str) -> Record:
         raise NotFound(f"klass {name} not found") from None
 
 
+def _klass_by_id(klass_id: str) -> Record:
+    try:
+        return services.objects().get(principal().org, kinds.KLASS, klass_id)
+    except NotFound:
+        raise NotFound(f"klass {klass_id} not found") from None
+
+
 def _klass(reference: str) -> Record:
     """A klass by id, by `name=<name>`, or by its bare name."""
     if "=" in reference:
@@ -109,8 +116,11 @@ def register(app) -> None:
         tags=["kobjects"],
     )
     def create_kobject(klass_name: str, body: models.KObjectBody):
-        klass = klass_by_name(klass_name)
-        kind = kinds.kobject_kind(klass_name, kinds.klass_properties(klass.attributes))
+        # The klass by name, as Kustomer's clients send it, or by id, like the other verbs here
+        # (klass names are never 24 hex characters, so the two cannot be confused).
+        klass = _klass_by_id(klass_name) if is_id(klass_name) else klass_by_name(klass_name)
+        name = klass.attributes["name"]
+        kind = kinds.kobject_kind(name, kinds.klass_properties(klass.attributes))
         record = services.objects().create(principal().org, kind, body, {"klass": ("klass", klass.id)})
         return jsonapi.one(record, 201)
 
