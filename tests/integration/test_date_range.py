@@ -73,10 +73,17 @@ def test_a_redrive_since_a_date_past_the_range_is_a_400(api: ApiClient) -> None:
     assert refused.status == 400 and refused.json["errors"][0]["source"] == {"pointer": "/since"}
 
 
-@pytest.mark.parametrize("rev", [True, False, "1", 1.0])
+@pytest.mark.parametrize("rev", [True, False, "1", 1.5])
 def test_a_rev_that_is_not_an_integer_is_a_400(api: ApiClient, rev: Any) -> None:
     jane = customer(api)
     reply = api.patch(f"/v1/customers/{jane['id']}", {"rev": rev, "name": "Jane Roe"})
     assert reply.status == 400, reply.json
     assert reply.json["errors"][0]["source"] == {"pointer": "/rev"}
     assert api.patch(f"/v1/customers/{jane['id']}", {"rev": 1, "name": "Jane Roe"}).status == 200
+
+
+def test_a_rev_written_as_a_whole_float_is_that_integer(api: ApiClient) -> None:
+    """JSON Schema's `integer` (and so the OpenAPI document) counts 1.0 as the integer 1."""
+    jane = api.post("/v1/customers", {"name": "Jane"}).json["data"]
+    assert api.patch(f"/v1/customers/{jane['id']}", {"rev": 1.0, "name": "Jane Roe"}).status == 200
+    assert api.patch(f"/v1/customers/{jane['id']}", {"rev": 1.0, "name": "Jane Poe"}).status == 409
