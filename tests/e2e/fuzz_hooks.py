@@ -49,7 +49,7 @@ _PATHS: dict[str, dict[str, str]] = {
     "/v1/data-streams/{stream_id}/backfill": {"stream_id": "stream"},
     "/v1/data-streams/{stream_id}/redrive": {"stream_id": "stream"},
     "/v1/hooks/{hook_type}": {"hook_type": "hookType"},
-    "/v1/hooks/{hook_type}/{hook_id}": {"hook_type": "hookType", "hook_id": "hook"},
+    "/v1/hooks/web/{hook_id}": {"hook_id": "hook"},  # the demo hook is a web hook
     "/v1/customers/{object_id}": {"object_id": "customer"},
     "/v1/conversations/{object_id}": {"object_id": "conversation"},
     "/v1/messages/{object_id}": {"object_id": "message"},
@@ -62,6 +62,14 @@ _PATHS: dict[str, dict[str, str]] = {
     "/v1/conversations/{conversation_id}/messages": {"conversation_id": "conversation"},
 }
 
+# The hook receive operations: the address of a hook the fuzz test created (its org and hash).
+_RECEIVE = {
+    ("POST", "/v1/hooks/web/{hook_id}"): lambda: {"hook_id": SEEDS["webHook"]["hash"]},
+    ("POST", "/v1/hooks/form/{orgId}/{hash}"): lambda: {
+        "orgId": SEEDS["org"],
+        "hash": SEEDS["formHook"]["hash"],
+    },
+}
 
 # Every seeded id or name a DELETE must never reach.
 _KEPT = {
@@ -131,6 +139,8 @@ def map_case(context: Any, case: Any) -> Any:
     if method != "DELETE" and not stateful and path in _PATHS and isinstance(case.path_parameters, dict):
         for name, seeded in _PATHS[path].items():
             case.path_parameters[name] = SEEDS[seeded]
+    if not stateful and (method, path) in _RECEIVE and isinstance(case.path_parameters, dict):
+        case.path_parameters.update(_RECEIVE[method, path]())
     body = case.body
     if isinstance(body, dict):
         _references(body)
@@ -157,6 +167,9 @@ def _state(path: str, method: str, body: dict[str, Any]) -> None:
     if (method, path) in (("POST", "/v1/workflows"), ("PUT", "/v1/workflows/{workflow_id}")):
         body.clear()
         body.update(json.loads(json.dumps(SEEDS["workflow"])))
+    if path.startswith("/v1/klasses/") and isinstance(body.get("custom"), dict):
+        # Which custom attributes a kobject may hold is its klass's definition (state).
+        body.pop("custom")
     if path.startswith("/v1/pullers"):
         if isinstance(body.get("url"), str):
             body["url"] = SEEDS["url"]

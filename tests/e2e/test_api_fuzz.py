@@ -56,6 +56,12 @@ def _created(run: LocalRun, path: str, body: dict) -> str:
     return document["data"]["id"]
 
 
+def _hook(run: LocalRun, hook_type: str) -> dict:
+    status, _, document = run.request("POST", f"/hooks/{hook_type}", {"title": f"fuzz {hook_type}"})
+    assert status == 201, (hook_type, status, document)
+    return {"id": document["data"]["id"], "hash": document["data"]["attributes"]["hash"]}
+
+
 def seed(run: LocalRun) -> dict:
     """Objects for schema-valid cases to name (see fuzz_hooks.py)."""
     customer = _created(run, "/customers", {"name": "Fuzz Seed"})
@@ -73,6 +79,10 @@ def seed(run: LocalRun) -> dict:
         "workflow": WORKFLOW,
         "hook": run.state["hookId"],
         "hookType": "web",  # the local run's demo hook
+        # Hooks to receive on: their addresses name the org and the 64-hex hash.
+        "formHook": _hook(run, "form"),
+        "webHook": _hook(run, "web"),
+        "org": run.org_id,
         "webhook": _created(run, "/outbound-webhooks", webhook),
         "stream": stream["id"],
         # For the hooks to create spares that a DELETE of a seeded object deletes instead.

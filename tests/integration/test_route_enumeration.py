@@ -2,20 +2,33 @@
 
 The list of operations comes from `GET /v1/openapi.json`, so a new route is covered the moment
 it is documented; the roles a narrow key may use are written out here, not read from the code.
+The hook receive operations are served by the hooks function, so they are sent to it, and what
+they answer is written out here too.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from typing import Any
 
 import pytest
 
+from switchboard import wiring
 from switchboard.api import routing
 from switchboard.api.app import build_app
-from tests.integration.conftest import ApiClient, org_client
+from tests.integration.conftest import ApiClient, Reply, load_handler, org_client
 
 SAMPLE_ID = "0123456789abcdef01234567"
+SAMPLE_HASH = "0123456789abcdef" * 4  # a well-formed hook address that no hook has
+# The hook receive operations (hooks function): what each answers without a key, with a
+# malformed or unknown key, with a key lacking `org.hooks`, and with the org's admin key, all
+# for an address no hook has. A form hook takes no key (its hash is the secret): always 404.
+RECEIVE = {
+    ("POST", "/v1/hooks/web/{hook_id}"): {"no key": 401, "wrong key": 401, "narrow": 403, "admin": 404},
+    ("POST", "/v1/hooks/form/{orgId}/{hash}"): {"no key": 404, "wrong key": 404, "narrow": 404, "admin": 404},
+}
 NARROW_ROLES = ["org.permission.customer.read"]
 # What a key with only customer.read may do (any valid key may read its own user).
 NARROW_ALLOWED = {
@@ -53,9 +66,59 @@ def _body(method: str) -> Any:
     return {} if method in ("POST", "PUT", "PATCH") else None
 
 
+def _receive(client: ApiClient, path: str, slashed: bool, key: str | None = "") -> Reply:
+    """POST `{}` to a hook receive operation through the hooks function, as API Gateway does."""
+    values = {"orgId": client.org, "hash": SAMPLE_HASH, "hook_id": SAMPLE_HASH}
+    url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + ("/" if slashed else "")
+    if path.startswith("/v1/hooks/form/"):
+        resource, parameters = "/v1/hooks/form/{orgId}/{hash}", {"orgId": client.org, "hash": SAMPLE_HASH}
+    else:
+        resource, parameters = "/v1/hooks/web/{hash}", {"hash": SAMPLE_HASH}
+    headers = {"Content-Type": "application/json"}
+    token = client.key if key == "" else key
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    event = {
+        "resource": resource,
+        "path": url,
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "pathParameters": parameters,
+        "requestContext": {"stage": "prod", "requestId": uuid.uuid4().hex, "resourcePath": resource},
+        "body": "{}",
+        "isBase64Encoded": False,
+    }
+    response = load_handler(wiring.HOOKS)(event, None)
+    return Reply(response["statusCode"], response["headers"], json.loads(response["body"]))
+
+
+def test_every_hook_receive_operation_is_documented_and_answers_as_written(
+    handler: Any, api: ApiClient
+) -> None:
+    documented = {(m, p) for m, p in _operations(api) if (m, p) in RECEIVE}
+    assert documented == set(RECEIVE)
+    narrow = org_client(handler, "Narrow", NARROW_ROLES)
+    wrong = []
+    for (_, path), expected in RECEIVE.items():
+        for slashed in (False, True):
+            answers = {
+                "no key": _receive(api, path, slashed, key=None),
+                "wrong key": _receive(api, path, slashed, key="sbk_not-a-key"),
+                "narrow": _receive(narrow, path, slashed),
+                "admin": _receive(api, path, slashed),
+            }
+            for case, reply in answers.items():
+                if reply.status != expected[case] or reply.json["errors"][0]["status"] != str(reply.status):
+                    wrong.append((path, slashed, case, reply.status))
+    assert wrong == []
+
+
 def test_every_operation_needs_a_valid_key(handler: Any, api: ApiClient) -> None:
     refused = []
     for method, path in _operations(api):
+        if (method, path) in RECEIVE:
+            continue  # the hooks function's: see the test above
         for url in _variants(path):
             for key in (None, "sbk_not-a-key", "Basic abc"):
                 reply = api.call(method, url, _body(method), key=key)
@@ -68,6 +131,8 @@ def test_a_narrow_key_gets_403_on_every_operation_it_lacks(handler: Any, api: Ap
     narrow = org_client(handler, "Narrow", NARROW_ROLES)
     wrong = []
     for method, path in _operations(api):
+        if (method, path) in RECEIVE:
+            continue
         for url in _variants(path):
             reply = narrow.call(method, url, _body(method))
             if (method, path) in NARROW_ALLOWED:
@@ -142,10 +207,14 @@ def test_the_openapi_document_says_what_the_api_answers(api: ApiClient) -> None:
     for path, item in paths.items():
         for method, operation in item.items():
             assert "422" not in operation["responses"], (method, path)
+            if (method.upper(), path) == ("POST", "/v1/hooks/form/{orgId}/{hash}"):
+                assert operation["security"] == []  # the hash is the secret
+                assert "403" not in operation["responses"]
+                continue
             assert operation["security"] == [{"apiKey": []}], (method, path)
             for code in ("401", "403"):
-                error = operation["responses"][code]["content"]["application/json"]["schema"]
-                assert error == {"$ref": "#/components/schemas/Error"}
+                for media in operation["responses"][code]["content"].values():  # vnd.api+json: hooks
+                    assert media["schema"] == {"$ref": "#/components/schemas/Error"}
             for parameter in operation.get("parameters", []):
                 if parameter["schema"].get("type") == "integer":
                     assert parameter["schema"]["minimum"] == 1, (method, path, parameter)
@@ -157,3 +226,22 @@ def test_the_openapi_document_says_what_the_api_answers(api: ApiClient) -> None:
     assert klass_create["allOf"][1]["required"] == ["name"]
     # one OpenAPI path per shape: POST /v1/klasses/{klass_name} is under /v1/klasses/{reference}
     assert set(paths["/v1/klasses/{reference}"]) == {"get", "put", "patch", "delete", "post"}
+    # a web hook's URL takes the management verbs (by id) and the receive POST (by hash)
+    assert set(paths["/v1/hooks/web/{hook_id}"]) == {"get", "put", "patch", "post"}
+    assert set(paths["/v1/hooks/form/{hook_id}"]) == {"get", "put", "patch"}
+    for path in ("/v1/hooks/web/{hook_id}", "/v1/hooks/form/{orgId}/{hash}"):
+        receive = paths[path]["post"]
+        assert set(receive["responses"]) >= {"202", "400", "401", "404", "413", "415"}
+        assert receive["responses"]["202"]["content"]["application/vnd.api+json"]["schema"] == {
+            "$ref": "#/components/schemas/HookTransaction"
+        }
+
+
+def test_a_405_at_a_hook_address_names_the_methods_of_both_functions(api: ApiClient) -> None:
+    """API Gateway sends a hook receive POST to the hooks function, every other method to the API."""
+    reply = api.call("DELETE", f"/v1/hooks/web/{SAMPLE_ID}")
+    assert (reply.status, reply.headers["allow"]) == (405, "GET, PATCH, POST, PUT")
+    reply = api.call("GET", f"/v1/hooks/form/{SAMPLE_ID}/{SAMPLE_HASH}", key=None)
+    assert (reply.status, reply.headers["allow"]) == (405, "POST")
+    reply = api.call("POST", f"/v1/hooks/form/{SAMPLE_ID}")
+    assert (reply.status, reply.headers["allow"]) == (405, "GET, PATCH, PUT")

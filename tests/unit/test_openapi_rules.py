@@ -240,7 +240,7 @@ def test_a_webhook_create_may_send_a_null_enabled() -> None:
     ("path", "names"),
     [
         ("/v1/outbound-webhooks/{webhook_id}", NOT_NULL),
-        ("/v1/hooks/{hook_type}/{hook_id}", hooks.NOT_NULL),
+        ("/v1/hooks/web/{hook_id}", hooks.NOT_NULL),
         ("/v1/pullers/{puller_id}", pull.NOT_NULL),
     ],
 )

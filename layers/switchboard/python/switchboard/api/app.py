@@ -63,7 +63,7 @@ class Api:
                 raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
             route = routing.match(method, path, self.endpoints)
             if route is None:
-                allowed = routing.allowed_methods(path, self.endpoints)
+                allowed = routing.served_at(path, self.endpoints)
                 if allowed:
                     raise _NotAllowed(f"{method} is not served here; use {', '.join(allowed)}", allowed)
                 raise NotFound("no such route")

@@ -16,7 +16,8 @@ from typing import Any
 
 from switchboard.api import routing
 from switchboard.domain import attributes, kinds, models
-from switchboard.domain.hooks import HookBody
+from switchboard.domain.hooks import MAX_BODY_BYTES as HOOK_BODY_MAX
+from switchboard.domain.hooks import MAX_KEY_LENGTH, HookBody
 from switchboard.domain.webhooks import WebhookBody
 from switchboard.pipeline import hooks, pull
 from switchboard.pipeline.webhooks import NOT_NULL as WEBHOOK_NOT_NULL
@@ -101,6 +102,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             if declared is not None:
                 _operation(method.upper(), path, operation, declared, schemas)
         _merge(paths, path, item)
+    _split_hook_types(paths)
+    _hook_receivers(paths, schemas)
     document["paths"] = paths
     return document
 
@@ -281,3 +284,155 @@ def _merge(paths: dict[str, Any], path: str, item: dict[str, Any]) -> None:
             paths[existing].update(item)
             return
     paths[path] = item
+
+
+# --- the hook receive operations ------------------------------------------------------------
+# API Gateway routes `POST /v1/hooks/form/{orgId}/{hash}` and `POST /v1/hooks/web/{hash}` to the
+# hooks function (`switchboard.pipeline.hook_receiver`), every other method there to this API.
+HOOK_TYPES_PATH = "/v1/hooks/{hook_type}/{hook_id}"
+WEB_RECEIVE = "/v1/hooks/web/{hook_id}"
+FORM_RECEIVE = "/v1/hooks/form/{orgId}/{hash}"
+HOOK_TRANSACTION = "HookTransaction"
+_VND = "application/vnd.api+json"  # what the hooks function answers
+_HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$", "minLength": 64, "maxLength": 64}
+# What `str.strip()` removes from a header value (Latin-1: what a header can carry).
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0"
+_KEY_PATTERN = rf"^[{_SPACE}]*[^{_SPACE}](?:[^\r\n]{{0,{MAX_KEY_LENGTH - 2}}}[^{_SPACE}])?[{_SPACE}]*$"
+_HOOK_ERRORS: dict[int, str] = {
+    400: "The body is not RFC 8259 JSON (empty, not UTF-8, `NaN`/`Infinity`, a number out of a "
+    "double's range, an unpaired surrogate escape, nested deeper than 64), or a bad `Idempotency-Key`",
+    401: "The hook's configured partner signature header is missing or does not match the body",
+    403: "The key lacks `org.hooks` (and `org.admin`)",
+    404: "No enabled hook of this kind at this address in this org (a disabled hook looks like none)",
+    413: f"A body over {HOOK_BODY_MAX // 1024} KB",
+    415: "A `Content-Type` other than `application/json` or `application/<x>+json`",
+}
+
+
+def _split_hook_types(paths: dict[str, Any]) -> None:
+    """`/v1/hooks/{hook_type}/{hook_id}` as its two real resources, `/v1/hooks/form/{hook_id}` and
+    `/v1/hooks/web/{hook_id}` (any other type is a 404): the web one also takes the web hook
+    receive `POST`, so each path lists every method served at its URLs."""
+    item = paths.pop(HOOK_TYPES_PATH, None)
+    if item is None:
+        return
+    for hook_type in ("form", "web"):
+        copied = copy.deepcopy(item)
+        for operation in copied.values():
+            operation["parameters"] = [p for p in operation.get("parameters", []) if p["name"] != "hook_type"]
+            if "operationId" in operation:
+                operation["operationId"] = operation["operationId"].replace("hook_type", hook_type)
+        paths[f"/v1/hooks/{hook_type}/{{hook_id}}"] = copied
+
+
+def _hook_receivers(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    schemas[HOOK_TRANSACTION] = {
+        "type": "object",
+        "description": "A received request, stored and queued for the workflows the hook triggers",
+        "required": ["data"],
+        "properties": {
+            "data": {
+                "type": "object",
+                "required": ["type", "id", "attributes"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["hook_transaction"]},
+                    "id": {"type": "string", "pattern": "^[0-9a-f]{24}$"},
+                    "attributes": {
+                        "type": "object",
+                        "required": ["receivedAt", "replayed"],
+                        "properties": {
+                            "receivedAt": {"type": "string", "format": "date-time"},
+                            "replayed": {
+                                "type": "boolean",
+                                "description": "An earlier request with the same idempotency key "
+                                "(within 24 hours): its transaction, not a new one",
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+    web = _receive(
+        "web",
+        "Receive a request on a web hook",
+        [
+            {
+                "name": "hook_id",
+                "in": "path",
+                "required": True,
+                "schema": dict(_HASH),
+                "description": "The web hook's 64-hex `hash` (its address), not its id",
+            }
+        ],
+    )
+    form = _receive(
+        "form",
+        "Receive a request on a form hook (no key: the 64-hex hash is the secret)",
+        [
+            {
+                "name": "orgId",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$", "minLength": 24, "maxLength": 24},
+            },
+            {
+                "name": "hash",
+                "in": "path",
+                "required": True,
+                "schema": dict(_HASH),
+                "description": "The form hook's 64-hex `hash`",
+            },
+        ],
+    )
+    paths.setdefault(WEB_RECEIVE, {})["post"] = web
+    paths[FORM_RECEIVE] = {"post": form}
+
+
+def _receive(hook_type: str, summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """One receive operation, as the hooks function answers it."""
+    key = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": f"1 to {MAX_KEY_LENGTH} characters once surrounding whitespace is removed; "
+        "a repeat within 24 hours answers the first request's transaction",
+        "schema": {"type": "string", "pattern": _KEY_PATTERN},
+    }
+    errors = [400, 401, 404, 413, 415] if hook_type == "form" else [400, 401, 403, 404, 413, 415]
+    responses: dict[str, Any] = {
+        "202": {
+            "description": "Accepted: stored and queued; the workflows run after",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "Sent (`true`) when the answer is an earlier request's transaction",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+            "content": {_VND: {"schema": {"$ref": f"#/components/schemas/{HOOK_TRANSACTION}"}}},
+        }
+    }
+    error = {"schema": {"$ref": f"#/components/schemas/{ERROR}"}}
+    for code in errors:
+        content = {_VND: error}
+        if code == 413:  # API Gateway's own 413 (over 10 MB) is the same error document
+            content["application/json"] = error
+        description = _HOOK_ERRORS[code]
+        if code == 401 and hook_type == "web":
+            description = f"{_ERRORS[401]}; or {description[0].lower()}{description[1:]}"
+        responses[str(code)] = {"description": description, "content": content}
+    responses["429"] = _THROTTLED
+    return {
+        "tags": ["hooks"],
+        "summary": summary,
+        "description": "Served by the hooks function. The body is any JSON value (RFC 8259, at most "
+        f"{HOOK_BODY_MAX // 1024} KB) sent as `application/json` or `application/<x>+json`.",
+        "operationId": f"receive_{hook_type}_hook",
+        "parameters": [*parameters, key],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"description": "Any JSON value"}}},
+        },
+        "responses": responses,
+        "security": [] if hook_type == "form" else [{SECURITY_SCHEME: []}],
+    }

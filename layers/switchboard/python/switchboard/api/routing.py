@@ -31,7 +31,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from pydantic import BaseModel, ValidationError
 
-from switchboard import strictjson
+from switchboard import strictjson, wiring
 from switchboard.domain.auth import Permission, Principal
 from switchboard.domain.service import validation_error
 from switchboard.errors import BadRequest, NotFound
@@ -136,6 +136,25 @@ def allowed_methods(path: str, endpoints: list[Endpoint] | None = None) -> list[
     if first is None:
         return []
     return sorted({e.method for e in endpoints if _shape(e.path) == _shape(first.path)})
+
+
+def _served_elsewhere() -> list[tuple[str, re.Pattern[str]]]:
+    """The (method, path pattern) pairs API Gateway sends to other functions (the hook receive
+    routes): the same URLs are this API's for every other method."""
+    return [
+        (route.method, pattern(re.sub(r"\{(\w+)\}", r"<\1>", route.path)))
+        for spec in wiring.FUNCTIONS
+        if spec is not wiring.API
+        for route in spec.routes
+        if route.method != "ANY"
+    ]
+
+
+def served_at(path: str, endpoints: list[Endpoint] | None = None) -> list[str]:
+    """Every method the API Gateway serves at a normalized path, for a 405's `Allow`: this API's
+    (`allowed_methods`) and those another function serves there."""
+    elsewhere = {method for method, compiled in _served_elsewhere() if compiled.match(path)}
+    return sorted({*allowed_methods(path, endpoints), *elsewhere})
 
 
 def _shape(path: str) -> str:
