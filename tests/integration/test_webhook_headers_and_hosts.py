@@ -146,9 +146,15 @@ def test_reserved_names_cover_what_the_delivery_sets() -> None:
     )
 
 
-def test_a_name_given_twice_is_refused(api: ApiClient) -> None:
-    headers = [{"name": "X-Foo", "value": "1"}, {"name": "x-foo", "value": "2"}]
-    assert "given twice" in refusal(api.post(BASE, body(headers=headers)), "/headers")
+def test_a_name_given_twice_is_one_header_as_rfc_9110_combines_field_lines(api: ApiClient) -> None:
+    headers = [
+        {"name": "X-Foo", "value": "1"},
+        {"name": "x-foo", "value": "2"},
+        {"name": "X-FOO", "value": ""},
+    ]
+    reply = api.post(BASE, body(headers=headers))
+    assert reply.status == 201, reply.json
+    assert reply.json["data"]["attributes"]["headers"] == [{"name": "X-Foo", "value": "1, 2"}]
 
 
 def test_save_and_send_share_one_rule() -> None:
