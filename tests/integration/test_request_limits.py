@@ -38,6 +38,7 @@ def test_invalid_utf8_is_refused_not_replaced(api: ApiClient) -> None:
         ('{"name": NaN}', "NaN"),
         ('{"name": "x", "custom": {"totalNum": Infinity}}', "Infinity"),
         ('{"custom": {"totalNum": 1e400}}', "out of range"),
+        ('{"custom": {"totalNum": 1' + "0" * 400 + "}}", "out of range"),
         ('{"name": "\\ud800"}', "surrogate"),
         ('{"custom": ' + "[" * 65 + "]" * 65 + "}", "deeper than 64"),
     ],

@@ -20,6 +20,8 @@ from switchboard.strictjson import MAX_DEPTH, JsonRejected
         (b"1.7976931348623157e308", 1.7976931348623157e308),
         (b"1e-400", 0.0),  # underflow is a finite number
         (b'"[[[[{{{{"', "[[[[{{{{"),  # brackets inside strings do not count as nesting
+        (b"9007199254740993", 9007199254740993),  # integers are kept exact
+        (b"-" + b"9" * 308, -int("9" * 308)),  # the largest integers a double's range holds
     ],
 )
 def test_standard_json_is_read(raw: bytes | str, expected: object) -> None:
@@ -41,6 +43,8 @@ def test_nesting_up_to_the_limit_is_read() -> None:
         (b'{"a": -Infinity}', "-Infinity is not a JSON value"),
         (b'{"a": 1e400}', "out of range"),
         (b'{"a": -1e400}', "out of range"),
+        (b'{"a": 1' + b"0" * 400 + b"}", "out of range"),  # 1e400 written as an integer
+        (b"-1" + b"0" * 5000, "out of range"),  # past Python's own digit limit, said plainly
         (b"[" * 2000 + b"]" * 2000, f"nested deeper than {MAX_DEPTH}"),
         (b'{"a":' * 65 + b"1" + b"}" * 65, f"nested deeper than {MAX_DEPTH}"),
         (b'{"a": "\xff"}', "not valid UTF-8"),

@@ -5,7 +5,8 @@ responses) is read with `loads`, and everything it writes to a queue, a stream o
 body is written with `dumps`, so nothing non-standard is ever carried onward:
 - the text must be valid UTF-8 (no replacement characters are invented);
 - `NaN`, `Infinity` and `-Infinity` are refused, and so are numbers that overflow a double
-  (`1e400`), which Python would read as infinity;
+  (`1e400`, or the same value written out as an integer), which Python would read as infinity
+  or as an unbounded integer; integers within that range are kept exact;
 - nesting deeper than `MAX_DEPTH` arrays/objects is refused before parsing, without recursion,
   so a hostile 4 KB body cannot exhaust the stack.
 Each refusal is a `JsonRejected` (a `ValueError`) with a sentence a client can act on.
@@ -19,6 +20,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64
+_INT_DIGITS_CHECKED = 300  # shorter integers are always within a double's range
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _OPENERS = frozenset(b"[{")
 # a \\u escape (not itself escaped) of a surrogate: a high one must be followed by a low one
@@ -43,7 +45,9 @@ def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     check_depth(data, max_depth)
     check_surrogates(data)
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        return json.loads(
+            text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_double_range_int
+        )
     except JsonRejected:
         raise
     except RecursionError:
@@ -86,6 +90,17 @@ def check_surrogates(data: bytes) -> None:
 
 def _no_constant(name: str) -> Any:
     raise JsonRejected(f"{name} is not a JSON value")
+
+
+def _double_range_int(text: str) -> int:
+    """Integers are kept exact, but only within a double's range, like every other number.
+
+    Past 308 digits a number is beyond what a double holds (JSON.parse would make it Infinity);
+    the check also comes before Python's own 4,300-digit limit on converting text to int.
+    """
+    if len(text) > _INT_DIGITS_CHECKED and not math.isfinite(float(text)):
+        raise JsonRejected(f"the number {text[:40]}... is out of range")
+    return int(text)
 
 
 def _finite_float(text: str) -> float:
