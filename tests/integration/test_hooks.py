@@ -304,7 +304,17 @@ def stored_transactions(api: ApiClient, hook: dict[str, Any]) -> list[dict[str, 
         (b'{"name": "caf\xe9"}', "UTF-8"),
         ('{"name": "\\ud800"}', "surrogate"),
     ],
-    ids=["nan", "infinity", "-infinity", "1e400", "1e400-integer", "deep-arrays", "deep-objects", "latin-1", "surrogate"],
+    ids=[
+        "nan",
+        "infinity",
+        "-infinity",
+        "1e400",
+        "1e400-integer",
+        "deep-arrays",
+        "deep-objects",
+        "latin-1",
+        "surrogate",
+    ],
 )
 def test_non_standard_json_is_400_and_nothing_is_stored_or_queued(
     api: ApiClient, receiver: Receiver, body: str | bytes, reason: str
