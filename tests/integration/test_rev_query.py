@@ -107,3 +107,95 @@ def test_without_rev_updates_are_unconditional(api: ApiClient) -> None:
     path, change = customer(api)
     assert api.patch(path, change).status == 200
     assert api.patch(path, {"name": "Other"}).status == 200
+
+
+# --- configuration objects: hooks, pullers, outbound webhooks, workflows ------------------------
+
+WORKFLOW = {
+    "name": "greet",
+    "trigger": {"id": "1", "eventName": "kustomer.customer.create", "transitions": [{"target": "2"}]},
+    "steps": [{"id": "2", "action": "kustomer.customer.update", "params": {"id": "/#steps.1.id"}}],
+}
+
+
+def form_hook(api: ApiClient) -> tuple[str, dict]:
+    reply = api.post("/v1/hooks/form", {"title": "Orders"})
+    assert reply.status == 201, reply.json
+    return f"/v1/hooks/form/{reply.json['data']['id']}", {"title": "Orders EU"}
+
+
+def web_hook(api: ApiClient) -> tuple[str, dict]:
+    reply = api.post("/v1/hooks/web", {"title": "Orders"})
+    assert reply.status == 201, reply.json
+    return f"/v1/hooks/web/{reply.json['data']['id']}", {"title": "Orders EU"}
+
+
+def puller(api: ApiClient) -> tuple[str, dict]:
+    path, _ = web_hook(api)
+    body = {
+        "name": "Shop orders",
+        "url": "https://shop.example.com/orders",
+        "hookId": path.rsplit("/", 1)[1],
+        "itemsPath": "data",
+        "idField": "id",
+        "cursorParam": "after",
+        "nextCursorPath": "meta.next",
+    }
+    reply = api.post("/v1/pullers", body)
+    assert reply.status == 201, reply.json
+    return f"/v1/pullers/{reply.json['data']['id']}", {"name": "Shop orders EU"}
+
+
+def outbound_webhook(api: ApiClient) -> tuple[str, dict]:
+    body = {"name": "Sync", "url": "https://hooks.example.com/sync", "events": ["kustomer.customer.create"]}
+    reply = api.post("/v1/outbound-webhooks", body)
+    assert reply.status == 201, reply.json
+    return f"/v1/outbound-webhooks/{reply.json['data']['id']}", {"name": "Sync EU"}
+
+
+def workflow(api: ApiClient) -> tuple[str, dict]:
+    reply = api.post("/v1/workflows", WORKFLOW)
+    assert reply.status == 201, reply.json
+    return f"/v1/workflows/{reply.json['data']['id']}", {}
+
+
+def changes(make, method: str, change: dict) -> dict:
+    """The body of a PATCH or PUT of this configuration object (a workflow's PUT is whole)."""
+    if make is workflow:
+        return {"enabled": False} if method == "PATCH" else {**WORKFLOW, "name": "greet again"}
+    return change
+
+
+CONFIGURATION = [form_hook, web_hook, puller, outbound_webhook, workflow]
+
+
+@pytest.mark.parametrize("make", CONFIGURATION, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_a_configuration_object_is_written_only_at_the_rev_in_the_query(
+    api: ApiClient, make, method: str
+) -> None:
+    path, change = make(api)
+    body = changes(make, method, change)
+    before = api.get(path).json["data"]["attributes"]
+    assert before["rev"] == 1
+
+    conflict(api.call(method, path, body, query={"rev": "999"}))
+    assert api.get(path).json["data"]["attributes"] == before, "a stale rev writes nothing"
+
+    first = api.call(method, path, body, query={"rev": "1"})
+    assert first.status == 200, first.json
+    assert first.json["data"]["attributes"]["rev"] == 2
+    conflict(api.call(method, path, body, query={"rev": "1"}))
+    assert api.call(method, path, body, query={"rev": "2"}).status == 200
+    assert api.call(method, path, body).status == 200, "without rev the write is unconditional"
+
+
+@pytest.mark.parametrize("make", CONFIGURATION, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("value", ["abc", "1.5", "0"])
+def test_a_configuration_object_refuses_a_rev_that_is_not_a_number(api: ApiClient, make, value: str) -> None:
+    path, change = make(api)
+    reply = api.patch(path, changes(make, "PATCH", change), query={"rev": value})
+    assert reply.status == 400, reply.json
+    (error,) = reply.json["errors"]
+    assert error["source"] == {"parameter": "rev"}
+    assert api.get(path).json["data"]["attributes"]["rev"] == 1

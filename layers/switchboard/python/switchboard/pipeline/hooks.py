@@ -20,9 +20,9 @@ from switchboard.adapters.dynamo_automation import DynamoAutomationStore, StaleI
 from switchboard.adapters.queues import SqsQueue
 from switchboard.domain import hooks, redaction
 from switchboard.domain.hooks import Hook, HookBody, HookNotFound
-from switchboard.errors import BadRequest, Conflict, NotFound
+from switchboard.errors import BadRequest, NotFound
 from switchboard.headers import header
-from switchboard.patching import changes_from, not_null
+from switchboard.patching import changes_from, check_rev, not_null, stale
 
 # Body field -> Hook attribute, and what a null clears the optional ones to.
 _UPDATABLE = (
@@ -110,14 +110,18 @@ class HookService:
             (h for h in self.store.list_hooks(org) if h.type == hook_type), key=lambda h: h.created_at
         )
 
-    def update(self, org: str, hook_type: str, hook_id: str, body: HookBody) -> Hook:
+    def update(
+        self, org: str, hook_type: str, hook_id: str, body: HookBody, expected_rev: int | None = None
+    ) -> Hook:
+        """Apply the fields sent; with `expected_rev` (`?rev=`), only if the hook is still at it."""
         current = self.get(org, hook_type, hook_id)
+        check_rev(current.rev, expected_rev)
         changes = changes_from(body, _UPDATABLE, _CLEARED)
         updated = replace(current, **changes, rev=current.rev + 1, updated_at=self.clock())
         try:
             self.store.put_hook(updated, current.rev)
         except StaleItem:
-            raise Conflict(f"hook {hook_id} changed concurrently; read it again") from None
+            raise stale(f"hook {hook_id}", expected_rev) from None
         return updated
 
     def transactions(self, org: str, hook_type: str, hook_id: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ from switchboard.adapters.http_sender import OWNED_HEADERS, header_problem
 from switchboard.domain import http_fields
 from switchboard.domain.hooks import MAX_KEY_LENGTH, BodyPath, Hook, OptionalBodyPath, body_path, lookup
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.patching import changes_from, not_null
+from switchboard.patching import changes_from, check_rev, not_null, stale
 
 if TYPE_CHECKING:
     from switchboard.adapters.dynamo_pullers import DynamoPullerStore
@@ -624,8 +624,12 @@ class PullService:
     def list(self, org: str) -> list[tuple[Puller, PullerState]]:
         return sorted(self.store.list(org), key=lambda found: found[0].created_at)
 
-    def update(self, org: str, puller_id: str, body: PullerPatch) -> tuple[Puller, PullerState]:
+    def update(
+        self, org: str, puller_id: str, body: PullerPatch, expected_rev: int | None = None
+    ) -> tuple[Puller, PullerState]:
+        """Apply the fields sent; with `expected_rev` (`?rev=`), only if the puller is still at it."""
         current, _ = self.get(org, puller_id)
+        check_rev(current.rev, expected_rev)
         sent = body.model_dump(exclude_unset=True)
         changes = changes_from(body, _UPDATABLE, _CLEARED)
         now = self.clock()
@@ -641,7 +645,7 @@ class PullService:
                 cursor=sent.get("cursor"),
             )
         except StaleItem:
-            raise Conflict(f"puller {puller_id} changed concurrently; read it again") from None
+            raise stale(f"puller {puller_id}", expected_rev) from None
         except Leased:
             raise Conflict(
                 f"puller {puller_id} is running; change its cursor when the run has ended"

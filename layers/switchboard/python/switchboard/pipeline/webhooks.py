@@ -26,6 +26,7 @@ from switchboard.domain.webhooks import (
 )
 from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.ids import DateOutOfRange, format_iso, is_id, new_id, now_iso, parse_iso
+from switchboard.patching import check_rev, stale
 
 UrlCheck = Callable[[str], None]  # raises BadRequest with the reason
 REQUIRED = ("name", "url", "events")  # what a create must name
@@ -79,8 +80,9 @@ class WebhookService:
             raise Conflict(f"an org may have at most {MAX_PER_ORG} outbound webhooks") from None
         return hook
 
-    def update(self, org: str, webhook_id: str, body: BaseModel) -> Webhook:
-        """Edit the given fields. Turning a webhook on clears its error state."""
+    def update(self, org: str, webhook_id: str, body: BaseModel, expected_rev: int | None = None) -> Webhook:
+        """Edit the given fields. Turning a webhook on clears its error state. With `expected_rev`
+        (`?rev=`), only if the webhook is still at that rev."""
         changes = body.model_dump(exclude_unset=True)
         for name in NOT_NULL:
             if name in changes and changes[name] is None:
@@ -88,6 +90,7 @@ class WebhookService:
         if changes.get("url") is not None:
             self.check_url(changes["url"])
         hook = self.get(org, webhook_id)
+        check_rev(hook.rev, expected_rev)
         updated = replace(
             hook,
             name=changes.get("name", hook.name),
@@ -104,7 +107,7 @@ class WebhookService:
             updated.is_error, updated.disabled_reason = False, None
         if not updated.enabled and hook.enabled:
             updated.disabled_reason = "turned off by an admin"
-        return self._save(hook, updated)
+        return self._save(hook, updated, expected_rev)
 
     def delete(self, org: str, webhook_id: str) -> None:
         try:
@@ -189,12 +192,12 @@ class WebhookService:
             state.get("last"),
         )
 
-    def _save(self, old: Webhook, new: Webhook) -> Webhook:
+    def _save(self, old: Webhook, new: Webhook, expected_rev: int | None = None) -> Webhook:
         new = replace(new, rev=old.rev + 1, updated_at=self.clock())
         try:
             self.hooks.replace(new, old.rev)
         except StaleWebhook:
-            raise Conflict("the webhook changed meanwhile; read it again") from None
+            raise stale(f"outbound webhook {old.id}", expected_rev) from None
         return new
 
 

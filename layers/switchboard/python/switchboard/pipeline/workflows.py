@@ -35,6 +35,7 @@ from switchboard.domain.workflows.definition import (
 )
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.failures import is_infrastructure
+from switchboard.patching import check_rev, stale
 
 if TYPE_CHECKING:  # the engine loads where workflows run, not in the events function
     from switchboard.domain.workflows.engine import WorkflowEngine
@@ -101,18 +102,31 @@ class WorkflowService:
     def list(self, org: str) -> list[dict[str, Any]]:
         return sorted(self.store.list_workflows(org), key=lambda w: w["createdAt"])
 
-    def replace(self, org: str, workflow_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """PUT: a whole new definition (validated as on create)."""
+    def replace(
+        self, org: str, workflow_id: str, body: dict[str, Any], expected_rev: int | None = None
+    ) -> dict[str, Any]:
+        """PUT: a whole new definition (validated as on create). With `expected_rev` (`?rev=`),
+        only if the workflow is still at that rev."""
         current = self.get(org, workflow_id)
+        check_rev(current["rev"], expected_rev)
         document = self._document(org, workflow_id, body)
-        return self._save(org, current, document)
+        return self._save(org, current, document, expected_rev)
 
-    def set_enabled(self, org: str, workflow_id: str, enabled: bool) -> dict[str, Any]:
+    def set_enabled(
+        self, org: str, workflow_id: str, enabled: bool, expected_rev: int | None = None
+    ) -> dict[str, Any]:
         current = self.get(org, workflow_id)
+        check_rev(current["rev"], expected_rev)
         document = {k: v for k, v in current.items() if k not in {"id", "rev", "createdAt", "updatedAt"}}
-        return self._save(org, current, {**document, "enabled": enabled})
+        return self._save(org, current, {**document, "enabled": enabled}, expected_rev)
 
-    def _save(self, org: str, current: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    def _save(
+        self,
+        org: str,
+        current: dict[str, Any],
+        document: dict[str, Any],
+        expected_rev: int | None = None,
+    ) -> dict[str, Any]:
         workflow = {
             **document,
             "id": current["id"],
@@ -123,7 +137,7 @@ class WorkflowService:
         try:
             self.store.put_workflow(org, workflow, current["rev"])
         except StaleItem:
-            raise Conflict(f"workflow {current['id']} changed concurrently; read it again") from None
+            raise stale(f"workflow {current['id']}", expected_rev) from None
         return workflow
 
     def call(self, org: str, workflow_id: str, inputs: dict[str, Any]) -> str:

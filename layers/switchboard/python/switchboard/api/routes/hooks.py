@@ -9,6 +9,7 @@ import json
 
 from switchboard import services
 from switchboard.api import jsonapi
+from switchboard.api.routes.crud import Revision
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import HOOK
 from switchboard.domain.hooks import HOOK_TYPES, HookBody, resource
@@ -57,8 +58,8 @@ def register(app) -> None:
 
     for method in ("PATCH", "PUT"):
 
-        def update_hook(hook_type: str, hook_id: str, body: HookBody):
-            hook = services.hooks().update(principal().org, _type(hook_type), hook_id, body)
+        def update_hook(hook_type: str, hook_id: str, body: HookBody, rev: Revision | None = None):
+            hook = services.hooks().update(principal().org, _type(hook_type), hook_id, body, rev)
             return jsonapi.respond({"data": resource(hook, base_url(app))})
 
         update_hook.__name__ = f"update_hook_{method.lower()}"

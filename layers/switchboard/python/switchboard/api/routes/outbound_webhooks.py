@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from switchboard import cursors, services
 from switchboard.api import jsonapi
+from switchboard.api.routes.crud import Revision
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import OUTBOUND_WEBHOOK
 from switchboard.domain.events import SUBSCRIBABLE
@@ -90,14 +91,14 @@ def register(app) -> None:
     def get_webhook(webhook_id: str):
         return jsonapi.respond({"data": resource(services.webhooks().get(principal().org, webhook_id))})
 
-    def update(webhook_id: str, body: WebhookBody):
-        hook = services.webhooks().update(principal().org, webhook_id, body)
+    def update(webhook_id: str, body: WebhookBody, rev: int | None):
+        hook = services.webhooks().update(principal().org, webhook_id, body, rev)
         return jsonapi.respond({"data": resource(hook)})
 
     for method in ("PUT", "PATCH"):
 
-        def update_webhook(webhook_id: str, body: WebhookBody):
-            return update(webhook_id, body)
+        def update_webhook(webhook_id: str, body: WebhookBody, rev: Revision | None = None):
+            return update(webhook_id, body, rev)
 
         update_webhook.__name__ = f"update_webhook_{method.lower()}"
         endpoint(

@@ -7,6 +7,7 @@ No `from __future__ import annotations`: routing reads the body models from the 
 
 from switchboard import ids
 from switchboard.api import jsonapi
+from switchboard.api.routes.crud import Revision
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain.auth import HOOK
 from switchboard.pipeline.pull import PullerBody, PullerPatch, pull_service, resource
@@ -36,8 +37,8 @@ def register(app) -> None:
 
     for method in ("PATCH", "PUT"):
 
-        def update_puller(puller_id: str, body: PullerPatch):
-            puller, state = pull_service().update(principal().org, puller_id, body)
+        def update_puller(puller_id: str, body: PullerPatch, rev: Revision | None = None):
+            puller, state = pull_service().update(principal().org, puller_id, body, rev)
             return jsonapi.respond({"data": resource(puller, state, ids.now_iso())})
 
         update_puller.__name__ = f"update_puller_{method.lower()}"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from switchboard import cursors, services
 from switchboard.api import jsonapi
+from switchboard.api.routes.crud import Revision
 from switchboard.api.routing import endpoint, principal
 from switchboard.domain import redaction
 from switchboard.domain.auth import WORKFLOW, Principal
@@ -107,15 +108,15 @@ def register(app) -> None:
         )
 
     @endpoint(app, "PUT", ONE, WORKFLOW["update"], summary="Replace a workflow's definition", tags=TAGS)
-    def replace_workflow(workflow_id: str, body: WorkflowDocument):
+    def replace_workflow(workflow_id: str, body: WorkflowDocument, rev: Revision | None = None):
         workflow = services.workflows().replace(
-            principal().org, workflow_id, refuse_placeholders(body.model_dump())
+            principal().org, workflow_id, refuse_placeholders(body.model_dump()), rev
         )
         return jsonapi.respond({"data": resource(workflow)})
 
     @endpoint(app, "PATCH", ONE, WORKFLOW["update"], summary="Enable or disable a workflow", tags=TAGS)
-    def patch_workflow(workflow_id: str, body: WorkflowPatch):
-        workflow = services.workflows().set_enabled(principal().org, workflow_id, body.enabled)
+    def patch_workflow(workflow_id: str, body: WorkflowPatch, rev: Revision | None = None):
+        workflow = services.workflows().set_enabled(principal().org, workflow_id, body.enabled, rev)
         return jsonapi.respond({"data": resource(workflow)})
 
     @endpoint(
