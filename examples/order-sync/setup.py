@@ -1,7 +1,9 @@
 """Set the order-system integration up in an org: the `order` klass, a web hook, the workflow.
 
-Idempotent: an existing klass is kept, and a hook or workflow with the same title/name is
-reused (the workflow's definition is replaced with this one). Prints, as JSON, the hook's URL
+Idempotent: an existing `order` klass is kept, with the properties the workflow writes added
+to it when it lacks them (a PATCH at the klass's rev; any refusal stops the setup), and a hook
+or workflow with the same title/name is reused (the workflow's definition is replaced with this
+one). Prints, as JSON, the hook's URL
 and the ids, for `simulate.py`.
 
     python examples/order-sync/setup.py --api <API URL ending in /v1> --key <admin key>
@@ -49,11 +51,40 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((HERE / name).read_text())
 
 
-def setup(api: Api) -> dict[str, str]:
-    klass = load("klass.json")
+def find_klass(api: Api, name: str) -> dict[str, Any]:
+    page = 1
+    while True:
+        document = api.ok("GET", f"/klasses?page={page}&pageSize=100")
+        found = next((k for k in document["data"] if k["attributes"]["name"] == name), None)
+        if found or not (document.get("links") or {}).get("next"):
+            break
+        page += 1
+    if found is None:
+        raise SystemExit(f"POST /klasses answered 409 but no klass is named {name!r}")
+    return found
+
+
+def ensure_klass(api: Api, klass: dict[str, Any]) -> None:
+    """Create the klass, or give an existing one of that name the properties it lacks: a kobject
+    whose custom attribute is not a property of its klass is refused, so every order would fail."""
     status, document = api.call("POST", "/klasses", klass)
-    if status not in (201, 409):  # 409: the klass exists already
+    if status == 201:
+        return
+    if status != 409:  # 409: a klass of that name exists already
         raise SystemExit(f"POST /klasses: {status} {json.dumps(document)}")
+    existing = find_klass(api, klass["name"])
+    metadata = existing["attributes"].get("metadata") or {}
+    properties = metadata.get("properties") or {}
+    missing = {k: v for k, v in klass["metadata"]["properties"].items() if k not in properties}
+    if missing:
+        merged = {**metadata, "properties": {**properties, **missing}}
+        rev = existing["attributes"]["rev"]
+        api.ok("PATCH", f"/klasses/{existing['id']}?rev={rev}", {"metadata": merged})
+        print(f"klass {klass['name']!r}: added {', '.join(missing)}", file=sys.stderr)
+
+
+def setup(api: Api) -> dict[str, str]:
+    ensure_klass(api, load("klass.json"))
 
     hook_body = load("hook.json")
     hooks = api.ok("GET", "/hooks/web")["data"]

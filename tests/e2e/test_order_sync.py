@@ -122,3 +122,54 @@ def test_two_hundred_orders_become_one_customer_per_email_and_one_order_per_id(
         assert created == set(by_email.values())
     finally:
         local_run.request("DELETE", f"/outbound-webhooks/{hook['data']['id']}")
+
+
+README_KLASS = {
+    "name": "order",
+    "displayName": "Order",
+    "icon": "cart",
+    "metadata": {
+        "properties": {
+            "orderNumberStr": {"displayName": "Order number"},
+            "statusStr": {},
+            "totalNum": {},
+            "placedAt": {},
+        }
+    },
+}
+
+
+def test_setup_gives_an_existing_order_klass_the_properties_it_lacks(order_run: Any) -> None:
+    """The README's own `order` klass exists first (other properties): setup adds the ones its
+    workflow writes, keeps the others, and the simulated orders all succeed."""
+    local_run = order_run
+    status, _, created = local_run.request("POST", "/klasses", README_KLASS)
+    assert status == 201, created
+    setup, simulate = load("setup"), load("simulate")
+    ids = setup.setup(setup.Api(local_run.api_url, local_run.api_key))
+
+    status, _, klass = local_run.request("GET", f"/klasses/{created['data']['id']}")
+    assert status == 200, klass
+    properties = klass["data"]["attributes"]["metadata"]["properties"]
+    wanted = json.loads((EXAMPLE / "klass.json").read_text())["metadata"]["properties"]
+    assert set(properties) == set(wanted) | set(README_KLASS["metadata"]["properties"])
+    assert properties["orderNumberStr"] == {"displayName": "Order number"}
+    assert klass["data"]["attributes"]["rev"] == 2
+    setup.setup(setup.Api(local_run.api_url, local_run.api_key))  # nothing is missing: no write
+    status, _, again = local_run.request("GET", f"/klasses/{created['data']['id']}")
+    assert again["data"]["attributes"]["rev"] == 2
+
+    posts = simulate.stream(20, seed=5)
+    assert simulate.send_all(ids["hookUrl"], local_run.api_key, posts) == [202] * len(posts)
+    expected = simulate.expected(posts)
+
+    def settled() -> list[dict[str, Any]] | None:
+        status, _, runs = local_run.request("GET", f"/workflows/{ids['workflowId']}/runs?pageSize=100")
+        assert status == 200, runs
+        if any(r["attributes"]["status"] == "failed" for r in runs["data"]):
+            return runs["data"]
+        done = len(all_pages(local_run, "/klasses/order")) == len(expected["orders"])
+        return runs["data"] if done else None
+
+    runs = wait_until(settled, timeout_s=120, what="every order, or a failed run")
+    assert "failed" not in {r["attributes"]["status"] for r in runs}, runs
