@@ -6,6 +6,7 @@ each case has an accepted neighbour, so a rule that refused everything would fai
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -162,3 +163,22 @@ def test_a_header_named_twice_is_one_header_with_both_values(api: ApiClient) -> 
         {"name": "X-Tag", "value": "a, b"},
         {"name": "X-Other", "value": ""},
     ]
+
+
+def test_a_redrive_answers_since_in_the_wire_form_and_refuses_one_older_than_retention(
+    api: ApiClient,
+) -> None:
+    hook = api.post(BASE, body()).json["data"]
+    hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    wire = hour_ago.strftime("%Y-%m-%dT%H:%M:%S") + ".123Z"
+    for sent in (
+        hour_ago.strftime("%Y-%m-%dT%H:%M:%S") + ".123456789Z",
+        (hour_ago + timedelta(hours=14)).strftime("%Y-%m-%dT%H:%M:%S") + ".123+14:00",
+        hour_ago.strftime("%Y-%m-%dT%H:%M:%S") + ".123",
+    ):
+        reply = api.post(f"{BASE}/{hook['id']}/redrive", {"since": sent})
+        assert reply.status == 202, reply.json
+        assert reply.json["data"]["attributes"] == {"since": wire, "queued": 0}, sent
+
+    old = (datetime.now(UTC) - timedelta(days=14, minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refusal(api.post(f"{BASE}/{hook['id']}/redrive", {"since": old}), "/since")

@@ -6,7 +6,7 @@ No `from __future__ import annotations`: routing reads the body models from the 
 from typing import Any
 from urllib.parse import urlencode
 
-from switchboard import cursors, services
+from switchboard import cursors, ids, services
 from switchboard.api import jsonapi
 from switchboard.api.routes.crud import Revision
 from switchboard.api.routing import endpoint, principal
@@ -135,12 +135,13 @@ def register(app) -> None:
     )
     def redrive(webhook_id: str, body: RedriveBody):
         queued = services.webhooks().redrive(principal().org, webhook_id, body.since)
+        since = ids.format_iso(ids.parse_iso(body.since))  # as the redrive read it: UTC, ms, Z
         return jsonapi.respond(
             {
                 "data": {
                     "type": "redrive",
                     "id": webhook_id,
-                    "attributes": {"since": body.since, "queued": queued},
+                    "attributes": {"since": since, "queued": queued},
                 }
             },
             202,
