@@ -309,3 +309,39 @@ def test_a_kobject_can_be_created_through_its_klass_id_as_through_its_name(api: 
     assert [o["id"] for o in listed.json["data"]] == [by_id.json["data"]["id"]]
     missing = api.post("/v1/klasses/0123456789abcdef01234567", {"title": "Order #2"})
     assert missing.status == 404, missing.json
+
+
+@pytest.mark.parametrize(
+    ("properties", "pointer"),
+    [
+        ({"statusStr": {}, "a b": {}}, "/metadata/properties/a b"),
+        ({"": {}}, "/metadata/properties/"),
+        ({"status": {}}, "/metadata/properties/status"),
+        ({f"p{n}Str": {} for n in range(1000)}, "/metadata/properties"),
+    ],
+    ids=["space", "empty", "no suffix", "1000 properties"],
+)
+def test_klass_properties_follow_the_custom_attribute_rules(
+    api: ApiClient, properties: dict, pointer: str
+) -> None:
+    """A klass property names a custom attribute: a type suffix, and at most 200 of them."""
+    for method, path in (("POST", "/v1/klasses"), ("PATCH", None)):
+        if path is None:
+            klass = api.post("/v1/klasses", {"name": "invoice", "metadata": {"properties": {"totalNum": {}}}})
+            assert klass.status == 201, klass.json
+            path = f"/v1/klasses/{klass.json['data']['id']}"
+        reply = api.call(method, path, {"name": "invoice", "metadata": {"properties": properties}})
+        assert reply.status == 400, reply.json
+        (error,) = reply.json["errors"]
+        assert error["source"] == {"pointer": pointer}, error
+    assert api.get(path).json["data"]["attributes"]["metadata"] == {"properties": {"totalNum": {}}}
+    most = {f"p{n}Str": {} for n in range(200)}
+    assert api.patch(path, {"metadata": {"properties": most}}).status == 200
+
+
+def test_a_url_custom_attribute_is_an_absolute_http_url_without_whitespace(api: ApiClient) -> None:
+    bad = api.post("/v1/customers", {"name": "Jane", "custom": {"siteUrl": "https://exa mple.com/"}})
+    assert bad.status == 400, bad.json
+    assert bad.json["errors"][0]["source"] == {"pointer": "/custom/siteUrl"}
+    good = api.post("/v1/customers", {"name": "Jane", "custom": {"siteUrl": "https://example.com/a%20b"}})
+    assert good.status == 201, good.json

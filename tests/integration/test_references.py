@@ -172,3 +172,26 @@ def test_one_write_names_at_most_a_hundred_objects(api: ApiClient, ids: dict[str
     refused(api.post("/v1/conversations", body), "/assignedUsers/0")  # they do not exist
     body = conversation(ids, assignedUsers=users + users[:1], tags=[ids["a.tag"]])
     assert "at most 100" in refused(api.post("/v1/conversations", body), "/tags/0")
+
+
+def test_id_lists_are_sets_a_repeated_id_is_dropped_the_first_kept(
+    api: ApiClient, ids: dict[str, str]
+) -> None:
+    user, user2, team, tag = ids["a.user"], ids["a.user2"], ids["a.team"], ids["a.tag"]
+    created = api.post("/v1/teams", {"name": "Tier 2", "members": [user] * 100})
+    assert created.status == 201, created.json
+    assert created.json["data"]["attributes"]["members"] == [user]
+    path = f"/v1/teams/{created.json['data']['id']}"
+    patched = api.patch(path, {"members": [user2, user, user2, user]})
+    assert patched.json["data"]["attributes"]["members"] == [user2, user]
+    assert api.get(path).json["data"]["attributes"]["members"] == [user2, user]
+
+    body = conversation(ids, assignedUsers=[user, user2, user], assignedTeams=[team, team], tags=[tag, tag])
+    attributes = api.post("/v1/conversations", body).json["data"]["attributes"]
+    assert (attributes["assignedUsers"], attributes["assignedTeams"], attributes["tags"]) == (
+        [user, user2],
+        [team],
+        [tag],
+    )
+    customer = api.post("/v1/customers", {"name": "c", "tags": [tag, tag, tag]})
+    assert customer.json["data"]["attributes"]["tags"] == [tag]

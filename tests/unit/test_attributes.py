@@ -50,6 +50,8 @@ def test_valid_values_are_kept_and_dates_normalised():
         ({"vipBool": "yes"}, "/custom/vipBool"),
         ({"placedAt": "yesterday"}, "/custom/placedAt"),
         ({"siteUrl": "ftp://x"}, "/custom/siteUrl"),
+        ({"siteUrl": "https://exa mple.com/"}, "/custom/siteUrl"),
+        ({"siteUrl": "https://example.com/\n"}, "/custom/siteUrl"),
         ({"tierStr": "x" * 1025}, "/custom/tierStr"),
         ({"tier": "gold"}, "/custom/tier"),
     ],

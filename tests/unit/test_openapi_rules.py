@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from switchboard.api import app, routing
 from switchboard.domain.attributes import check_custom
+from switchboard.domain.models import KlassBody
 from switchboard.domain.webhooks import Header
 from switchboard.errors import BadRequest
 from switchboard.pipeline import hooks, pull
@@ -150,6 +151,15 @@ CUSTOM = [
     {"siteUrl": "ftp://example.com"},
     {"siteUrl": "https:///path"},
     {"siteUrl": "example.com"},
+    {"siteUrl": "https://exa mple.com/"},
+    {"siteUrl": "https://example.com/a b"},
+    {"siteUrl": "https://example.com/\t"},
+    {"siteUrl": " https://example.com/"},
+    {"siteUrl": "https://example.com/\u3000"},
+    {"siteUrl": "https://example.com/\x00"},
+    {"siteUrl": "https://example.com/%20?q=a%20b#frag"},
+    {"siteUrl": "https://" + "a" * 2041},
+    {"siteUrl": "https://" + "a" * 2042},
     {"orderId": "A-1"},
     {"tier": "gold"},
     {"TierStr": "gold"},
@@ -281,3 +291,31 @@ def test_a_body_rev_written_with_a_zero_fraction_is_an_integer_as_the_schema_say
     for refused in (True, 2.5, "2"):
         with pytest.raises(ValidationError):
             TagBody.model_validate({"rev": refused})
+
+
+def klass_accepted(body: dict[str, Any]) -> bool:
+    try:
+        KlassBody.model_validate(body)
+    except ValidationError:
+        return False
+    return True
+
+
+KLASS_PROPERTIES = [
+    {"orderNumberStr": {"displayName": "Order number"}, "placedAt": {}},
+    {"a b": {}},
+    {"": {}},
+    {"order": {}},
+    {"OrderStr": {}},
+    {"statusStr\n": {}},
+    {f"p{n}Str": {} for n in range(200)},
+    {f"p{n}Str": {} for n in range(201)},
+]
+
+
+@pytest.mark.parametrize("properties", KLASS_PROPERTIES, ids=lambda p: repr(p)[:40])
+def test_klass_properties_are_refused_exactly_when_the_schema_refuses_them(
+    properties: dict[str, Any],
+) -> None:
+    body = {"name": "order", "metadata": {"properties": properties}}
+    assert valid(component("KlassBody"), body) == klass_accepted(body), list(properties)[:3]

@@ -186,8 +186,7 @@ _CUSTOM_VALUES: dict[str, dict[str, Any]] = {
     "Num": {"type": "number"},
     "At": {"type": "string", "format": "date-time"},
     "Bool": {"type": "boolean"},
-    # An absolute http(s) URL: a scheme, `//` and a host (urlsplit's netloc).
-    "Url": {"type": "string", "maxLength": 2048, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\[\]]"},
+    "Url": {"type": "string", "maxLength": attributes.URL_MAX, "pattern": attributes.URL},
     "Id": {"type": "string", "maxLength": attributes.STR_MAX},
 }
 

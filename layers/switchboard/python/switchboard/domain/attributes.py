@@ -6,18 +6,27 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from switchboard.errors import BadRequest
 from switchboard.ids import DateOutOfRange, normalize_iso
 
 STR_MAX = 1024
 TXT_MAX = 65_536
-CUSTOM_MAX_KEYS = 200
+CUSTOM_MAX_KEYS = 200  # also the most properties a klass declares (they name its custom keys)
+URL_MAX = 2048
 
-# A custom attribute's name; the OpenAPI document states it as the `custom` keys' pattern.
+# A custom attribute's name (and a klass property's); the OpenAPI document states it as the
+# `custom` keys' and `metadata.properties` keys' pattern.
 NAME = r"^[a-z][A-Za-z0-9_]*?(Str|Txt|Num|At|Bool|Url|Id)$"
 _NAME = re.compile(NAME)
+# Python's whitespace (`str.isspace`, what `str.strip` removes), spelled out for regexes written
+# in the common subset of Python, ECMA-262 and Rust (no \s, whose meanings differ).
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A `...Url` value: an absolute http(s) URL (scheme, `//`, a host) with no whitespace or control
+# character anywhere. One declaration: the check below applies it, the OpenAPI document states it.
+_NOT_IN_URL = rf"\x00-\x1f\x7f{SPACE}"
+URL = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\[\]{_NOT_IN_URL}][^{_NOT_IN_URL}]*$"
+_URL = re.compile(URL)
 
 
 def _string(limit: int) -> Callable[[Any], Any]:
@@ -57,11 +66,10 @@ def _boolean(value: Any) -> Any:
 
 
 def _url(value: Any) -> Any:
-    if not isinstance(value, str) or len(value) > 2048:
-        raise ValueError("must be a URL of at most 2048 characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an absolute http(s) URL")
+    if not isinstance(value, str) or len(value) > URL_MAX:
+        raise ValueError(f"must be a URL of at most {URL_MAX} characters")
+    if not _URL.fullmatch(value):
+        raise ValueError("must be an absolute http(s) URL without whitespace or control characters")
     return value
 
 

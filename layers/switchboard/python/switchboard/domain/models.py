@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from switchboard.domain.attributes import CUSTOM_MAX_KEYS, NAME, SPACE
 from switchboard.ids import normalize_iso
 
 # Each rule on a string is one regular expression, declared once (`matching`): the validator
 # applies it and the OpenAPI document states it as the property's `pattern`. They are written
 # in the common subset of Python, ECMA-262 and Rust regexes (explicit classes, no \s or \d,
 # whose meanings differ), so every reader of the document agrees with the validator.
-# Python's whitespace (`str.isspace`, what `str.strip` removes), spelled out.
-SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# SPACE is Python's whitespace (`str.isspace`, what `str.strip` removes), spelled out.
 OBJECT_ID = r"^[0-9a-f]{24}$"
 # Surrounding whitespace is allowed (and removed); inside, no `@` and no whitespace.
 EMAIL = rf"^[{SPACE}]*[^@{SPACE}]{{1,64}}@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$"
@@ -48,7 +48,15 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=256)]
 # Ids of other objects of the org (checked by the service against the kind's `references`);
 # tags are ids of tag objects, as in Kustomer.
 ObjectId = Annotated[str, *matching(OBJECT_ID, "must be a 24-hex object id")]
-IdList = Annotated[list[ObjectId], Field(max_length=100)]
+
+
+def first_of_each(values: list[str]) -> list[str]:
+    """Kustomer keeps these lists as sets: an id given again is dropped, the first one stays."""
+    return list(dict.fromkeys(values))
+
+
+# At most 100 ids sent; duplicates are dropped (members, assignedUsers/Teams, tags).
+IdList = Annotated[list[ObjectId], Field(max_length=100), AfterValidator(first_of_each)]
 Tags = IdList
 Email = Annotated[str, Field(max_length=254), *matching(EMAIL, "must be an email address")]
 Phone = Annotated[
@@ -167,9 +175,19 @@ class KlassProperty(BaseModel):
     displayName: ShortStr | None = None
 
 
+# A klass property names a custom attribute of its kobjects: the same names, as many as `custom`
+# may hold. `propertyNames` states the rule in the schema (a name that fails it is a 400).
+PropertyName = Annotated[
+    str, *matching(NAME, "must end with a type suffix: Str, Txt, Num, At, Bool, Url or Id")
+]
+
+
 class KlassMetadata(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
-    properties: dict[str, KlassProperty] = Field(default_factory=dict)
+    properties: Annotated[
+        dict[PropertyName, KlassProperty],
+        Field(max_length=CUSTOM_MAX_KEYS, json_schema_extra={"propertyNames": {"pattern": NAME}}),
+    ] = Field(default_factory=dict)
 
 
 class KlassBody(Writable):

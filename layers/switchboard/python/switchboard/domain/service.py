@@ -41,7 +41,8 @@ Reference = tuple[str, str, Any]
 def validation_error(exc: ValidationError, prefix: str = "") -> BadRequest:
     """The first pydantic error as a 400 with a JSON pointer into the request body."""
     first = exc.errors()[0]
-    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    # A refused key of a mapping (a klass property's name) points at that member.
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "[key]")]
     pointer = prefix + "".join(f"/{part}" for part in location)
     message = first.get("msg", "invalid value")
     where = "/".join(location) or "body"
