@@ -167,6 +167,9 @@ def _state(path: str, method: str, body: dict[str, Any]) -> None:
     if (method, path) in (("POST", "/v1/workflows"), ("PUT", "/v1/workflows/{workflow_id}")):
         body.clear()
         body.update(json.loads(json.dumps(SEEDS["workflow"])))
+    if path == "/v1/klasses/{reference}" and method in ("PUT", "PATCH"):
+        # A klass's name is immutable: the one it was created with is state.
+        body.pop("name", None)
     if path.startswith("/v1/klasses/") and isinstance(body.get("custom"), dict):
         # Which custom attributes a kobject may hold is its klass's definition (state).
         body.pop("custom")
