@@ -80,6 +80,25 @@ def run() -> dict[str, dict[str, int]]:
             "update order (PUT)", lambda: api.put(f"/v1/klasses/order/{order}", {"custom": {"totalNum": 2}})
         )
         measure("list customers (page of 100)", lambda: api.get("/v1/customers"))
+        # References are checked with one BatchGetItem, whatever the number of ids named.
+        users = [api.post("/v1/users", {"name": f"U{i}", "email": f"u{i}@example.com"}) for i in range(3)]
+        user_ids = [u.json["data"]["id"] for u in users]
+        team = measure(
+            "create team with 3 members", lambda: api.post("/v1/teams", {"name": "T", "members": user_ids})
+        ).json["data"]["id"]
+        tag = api.post("/v1/tags", {"name": "vip"}).json["data"]["id"]
+        measure(
+            "create conversation (customer, 3 users, team, tag)",
+            lambda: api.post(
+                "/v1/conversations",
+                {
+                    "customer": customer,
+                    "assignedUsers": user_ids,
+                    "assignedTeams": [team],
+                    "tags": [tag],
+                },
+            ),
+        )
     return results
 
 
