@@ -28,6 +28,26 @@ from typing import Any
 
 import schemathesis
 
+
+def _describe_lambdas_safely() -> None:
+    """CPython 3.11 can raise `SystemError: AST constructor recursion depth mismatch` (gh-106905)
+    when Hypothesis parses a lambda's source only to *describe* a strategy. The description is
+    cosmetic, so it falls back to a plain one; nothing about generation or the checks changes."""
+    from hypothesis.internal import lambda_sources
+
+    describe = lambda_sources.lambda_description
+
+    def lambda_description(f: Any) -> str:
+        try:
+            return describe(f)
+        except SystemError:
+            return "lambda"
+
+    lambda_sources.lambda_description = lambda_description
+
+
+_describe_lambdas_safely()
+
 SEEDS: dict[str, Any] = json.loads(open(os.environ["SWITCHBOARD_FUZZ_SEEDS"]).read())  # noqa: SIM115
 
 # Body attribute -> the seeded object it must name.
