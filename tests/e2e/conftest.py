@@ -82,6 +82,19 @@ class LocalRun:
             parsed = text
         return status, {k.lower(): v for k, v in reply_headers.items()}, parsed
 
+    def access_log_entry(self, request_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The stage's access log line of one request (`x-amzn-requestid`), awaited: the stage
+        writes it just after answering, as API Gateway delivers its access logs asynchronously."""
+        from tests.support.waiting import wait_until
+
+        access = self.state_dir / "logs" / "api-gateway-access.log"
+
+        def entry() -> dict[str, Any] | None:
+            lines = [json.loads(line) for line in access.read_text().splitlines() if line.strip()]
+            return next((e for e in lines if e["requestId"] == request_id), None)
+
+        return wait_until(entry, timeout_s=timeout_s, what=f"the access log line of {request_id}")
+
     @property
     def root_url(self) -> str:
         """Scheme, host and port, without the /v1 prefix."""

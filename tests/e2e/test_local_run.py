@@ -180,9 +180,7 @@ def test_the_function_log_holds_json_lines_for_each_request(local_run: LocalRun)
     assert mine[0]["service"] == "switchboard-api"
     assert any(line.get("type") == "platform.report" for line in lines)
 
-    access = local_run.state_dir / "logs" / "api-gateway-access.log"
-    entries = [json.loads(line) for line in access.read_text().splitlines() if line.strip()]
-    entry = next(e for e in entries if e["requestId"] == headers["x-amzn-requestid"])
+    entry = local_run.access_log_entry(headers["x-amzn-requestid"])
     assert entry["status"] == 200
     assert entry["resourcePath"] == "/v1/{proxy+}"
     assert entry["path"] == "/v1/users/current"

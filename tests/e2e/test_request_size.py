@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import pytest
-
-from tests.support.waiting import wait_until
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LocalRun
@@ -42,11 +39,5 @@ def test_a_body_over_lambdas_6_mb_gets_api_gateways_413(local_run: LocalRun, siz
     assert status == 413
     assert body["errors"][0]["code"] == "payload_too_large"
     assert headers["x-amzn-errortype"] == "BadRequestException"
-    access = local_run.state_dir / "logs" / "api-gateway-access.log"
-
-    def entry() -> dict | None:  # the access log line is written just after the response
-        lines = [json.loads(line) for line in access.read_text().splitlines() if line.strip()]
-        return next((e for e in lines if e["requestId"] == headers["x-amzn-requestid"]), None)
-
-    logged = wait_until(entry, timeout_s=10, what="the access log line")
+    logged = local_run.access_log_entry(headers["x-amzn-requestid"])
     assert logged["status"] == 413 and logged["integrationStatus"] == 413
