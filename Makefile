@@ -31,7 +31,10 @@ $(NODE_STAMP): package.json package-lock.json
 run: $(STAMP)
 	$(PY) -m emulator $(ARGS)
 
-test: lint unit integration infra e2e
+# The fast checks first; then the three slow suites share the two cores (integration is moto in
+# this process, e2e mostly waits on a local run), each suite's output kept together.
+test: lint unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration infra e2e
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
