@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from emulator import moto_fixes
 from switchboard import wiring
-from switchboard.adapters.provision import create_queues, table_request
+from switchboard.adapters.provision import create_queues, create_tables
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -112,21 +112,7 @@ class AwsBackend:
 
 def ensure_tables(client: Any) -> dict[str, str]:
     """Every declared table under its local name, created (with its TTL) where it is missing."""
-    existing: set[str] = set()
-    for page in client.get_paginator("list_tables").paginate():
-        existing.update(page.get("TableNames", []))
-    names: dict[str, str] = {}
-    for table in wiring.TABLES:
-        name = table.local_name
-        if name not in existing:
-            client.create_table(**table_request(table, name))
-            if table.ttl_attribute:
-                client.update_time_to_live(
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-                )
-        names[table.key] = name
-    return names
+    return create_tables(client, keep_existing=True)
 
 
 # Operations that never change what a snapshot holds (JSON protocols name them in X-Amz-Target).

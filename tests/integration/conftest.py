@@ -139,3 +139,36 @@ def api(handler: Any) -> ApiClient:
 @pytest.fixture
 def other(handler: Any) -> ApiClient:
     return org_client(handler, "Globex")
+
+
+# --- the workflow REST action against a loopback server (shared by the workflow action tests) ---
+
+
+@pytest.fixture
+def sender() -> Iterator[Any]:
+    """A real HTTP sender that may reach loopback, as in the local run."""
+    from switchboard.adapters.http_sender import HttpSender
+
+    http = HttpSender(allow_private=True, timeout_s=5.0)
+    yield http
+    http.close()
+
+
+@pytest.fixture
+def remote() -> Iterator[Any]:
+    """A loopback JSON server that records what it is sent (`test_workflow_actions.Remote`)."""
+    from tests.integration.test_workflow_actions import Remote
+
+    server = Remote()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rest(sender: Any) -> Any:
+    """The REST action alone: it needs no tables."""
+    from switchboard.pipeline.workflow_actions import build_actions
+    from tests.integration.test_workflow_actions import no_objects, step
+
+    action = build_actions(no_objects(), sender, allow_private=True)["kustomer.rest-api.json"]
+    return lambda params: action(params, step("call"))

@@ -7,7 +7,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -47,13 +47,6 @@ def objects(aws: Any) -> ObjectService:
         },
     )
     return service
-
-
-@pytest.fixture
-def sender() -> Iterator[HttpSender]:
-    http = HttpSender(allow_private=True, timeout_s=5.0)
-    yield http
-    http.close()
 
 
 @pytest.fixture
@@ -465,20 +458,6 @@ class Remote:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    server = Remote()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rest(sender: HttpSender) -> Callable[..., dict[str, Any]]:
-    """The REST action alone: it needs no tables."""
-    action = build_actions(no_objects(), sender, allow_private=True)["kustomer.rest-api.json"]
-    return lambda params: action(params, step("call"))
 
 
 def test_rest_returns_a_single_object(remote: Remote, rest: Callable[..., dict[str, Any]]) -> None:

@@ -9,11 +9,8 @@ steps send and compute is unchanged: only the record is masked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
-
-import pytest
 
 from switchboard.adapters.http_sender import HttpSender
 from switchboard.domain.redaction import MASK
@@ -24,20 +21,6 @@ from tests.integration.test_workflow_actions import ORG, Remote, no_objects
 
 TOKEN = "RESPTOKEN2"
 BEARER = "HDRBEARER-77"
-
-
-@pytest.fixture
-def sender() -> Iterator[HttpSender]:
-    http = HttpSender(allow_private=True, timeout_s=5.0)
-    yield http
-    http.close()
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    server = Remote()
-    yield server
-    server.stop()
 
 
 def run(sender: HttpSender, steps: list[dict[str, Any]]) -> Any:

@@ -8,7 +8,7 @@ headers and body, while the request sent and the values later steps see stay as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,27 +19,7 @@ from switchboard.domain.workflows.definition import validate_definition
 from switchboard.domain.workflows.engine import RunContext, WorkflowEngine
 from switchboard.domain.workflows.errors import StepError
 from switchboard.pipeline.workflow_actions import build_actions
-from tests.integration.test_workflow_actions import ORG, Remote, no_objects, step
-
-
-@pytest.fixture
-def sender() -> Iterator[HttpSender]:
-    http = HttpSender(allow_private=True, timeout_s=5.0)
-    yield http
-    http.close()
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    server = Remote()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rest(sender: HttpSender) -> Callable[..., dict[str, Any]]:
-    action = build_actions(no_objects(), sender, allow_private=True)["kustomer.rest-api.json"]
-    return lambda params: action(params, step("call"))
+from tests.integration.test_workflow_actions import ORG, Remote, no_objects
 
 
 @pytest.mark.parametrize(

@@ -40,18 +40,29 @@ def table_request(table: wiring.Table, name: str) -> dict[str, Any]:
     return request
 
 
-def create_tables(client: Any, names: dict[str, str] | None = None) -> dict[str, str]:
-    """Create every declared table (named `names[key]` or its local name); returns key -> name."""
+def create_tables(
+    client: Any, names: dict[str, str] | None = None, keep_existing: bool = False
+) -> dict[str, str]:
+    """Create every declared table (named `names[key]` or its local name); returns key -> name.
+
+    With `keep_existing`, tables that already exist (a restored local run) are left as they are.
+    """
+    existing: set[str] = set()
+    if keep_existing:
+        for page in client.get_paginator("list_tables").paginate():
+            existing.update(page.get("TableNames", []))
     created: dict[str, str] = {}
     for table in wiring.TABLES:
         name = (names or {}).get(table.key, table.local_name)
+        created[table.key] = name
+        if name in existing:
+            continue
         client.create_table(**table_request(table, name))
         if table.ttl_attribute:
             client.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
             )
-        created[table.key] = name
     return created
 
 
