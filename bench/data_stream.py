@@ -33,7 +33,7 @@ def forwarding(events: int = 10_000, batch: int = 1_000, objects: int = 500) -> 
     from switchboard.adapters.aws import client
     from switchboard.adapters.dynamo import to_item
     from switchboard.domain.records import Record
-    from switchboard.pipeline import forward_handler
+    from switchboard.entrypoints import forward
     from switchboard.pipeline.datastreams import RegistrationBody
     from tests.support import stream_records
 
@@ -79,7 +79,7 @@ def forwarding(events: int = 10_000, batch: int = 1_000, objects: int = 500) -> 
                 )
                 item = to_item(record)
                 records.append({**stream_records.insert(item), "eventSourceARN": arn})
-            forward_handler.handle({"Records": records})
+            forward.handler({"Records": records}, None)
         elapsed = time.perf_counter() - started
         put_calls = kinesis_calls["PutRecords"]
         total_calls = sum(seen.values()) + sum(kinesis_calls.values())

@@ -258,9 +258,9 @@ def _batches(org: str, webhook_id: str, events: list[dict[str, Any]]) -> list[li
 def _quiet_function_logs() -> Iterator[None]:
     """Send the deliver function's log lines to /dev/null: still formatted and written, as in
     Lambda, without flooding the benchmark's output."""
-    from switchboard.pipeline import handlers
+    from switchboard.entrypoints import deliver
 
-    stream = handlers.logger.registered_handler
+    stream = deliver.logger.registered_handler
     with open(os.devnull, "w") as sink:
         previous = stream.setStream(sink)
         try:

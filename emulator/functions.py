@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from emulator.aws import ACCOUNT_ID, REGION
@@ -219,14 +220,7 @@ class LocalFunction:
         try:
             with self.router.routing(self.spec.name):
                 try:
-                    loaded = importlib.util.spec_from_file_location(module_name, path)
-                    if loaded is None or loaded.loader is None:
-                        raise ImportError(f"cannot load {path}")
-                    module = importlib.util.module_from_spec(loaded)
-                    # Registered before running it: dataclasses and pickling look modules up by name.
-                    sys.modules[module_name] = module
-                    loaded.loader.exec_module(module)
-                    handler = getattr(module, attribute)
+                    handler = getattr(run_handler_file(path, module_name), attribute)
                 except BaseException as exc:
                     sys.modules.pop(module_name, None)
                     self._record_error(exc, request_id=None, phase="init")
@@ -389,6 +383,33 @@ class LocalFunction:
                 "stackTrace": traceback.format_exception(exc),
             }
         )
+
+
+ENTRY_MODULES = "switchboard.entrypoints."
+
+
+def run_handler_file(path: Path, module_name: str) -> ModuleType:
+    """Run a function's handler file as Lambda's INIT phase does in a new execution environment.
+
+    The file imports its `handler` from `switchboard.entrypoints.<function>`; the entry modules
+    run anew here, so each container keeps its own module-level state (the API's resolver, the
+    deliver function's thread pool), as separate execution environments do. The rest of the
+    shared package is imported once per process.
+    """
+    for name in [name for name in sys.modules if name.startswith(ENTRY_MODULES)]:
+        del sys.modules[name]
+    loaded = importlib.util.spec_from_file_location(module_name, path)
+    if loaded is None or loaded.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(loaded)
+    # Registered before running it: dataclasses and pickling look modules up by name.
+    sys.modules[module_name] = module
+    try:
+        loaded.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
 
 
 def function_environment(

@@ -1,9 +1,1 @@
-"""API Gateway proxy entry point for the REST API; all HTTP shaping lives in switchboard.api."""
-
-from switchboard.api.app import build_app
-
-app = build_app()
-
-
-def handler(event: dict, context: object) -> dict:
-    return app.resolve(event, context)
+from switchboard.entrypoints.api import handler  # noqa: F401

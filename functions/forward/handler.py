@@ -1,7 +1,1 @@
-"""Stream and backfill entry point: every event of an org to its Kinesis data stream."""
-
-from switchboard.pipeline.forward_handler import handle
-
-
-def handler(event: dict, context: object) -> dict:
-    return handle(event)
+from switchboard.entrypoints.forward import handler  # noqa: F401

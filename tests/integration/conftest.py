@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from emulator.functions import run_handler_file
 from switchboard import admin, services, wiring
 from switchboard.adapters.provision import create_queues, create_tables
 
@@ -40,13 +40,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def load_handler(spec: wiring.FunctionSpec) -> Any:
-    """Import a function's handler from its code folder, as Lambda does."""
+    """Import a function's handler from its code folder, as Lambda does in a new container."""
     module_file, attribute = spec.handler.rsplit(".", 1)
     path = ROOT / spec.code / f"{module_file}.py"
-    loaded = importlib.util.spec_from_file_location(f"fn_{spec.name}_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return getattr(module, attribute)
+    return getattr(run_handler_file(path, f"fn_{spec.name}_{uuid.uuid4().hex}"), attribute)
 
 
 @dataclass

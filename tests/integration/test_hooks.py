@@ -322,7 +322,7 @@ def test_non_standard_json_is_400_and_nothing_is_stored_or_queued(
     hook = create_hook(api, "form", debug=True)
     code, headers, document = receiver.post(hook["attributes"]["url"], body)
     assert code == 400, document
-    assert headers["Content-Type"] == "application/vnd.api+json"
+    assert headers["Content-Type"] == "application/json"
     [error] = document["errors"]
     assert error["status"] == "400" and reason in error["detail"]
     assert queued() == []

@@ -213,7 +213,7 @@ def test_the_openapi_document_says_what_the_api_answers(api: ApiClient) -> None:
                 continue
             assert operation["security"] == [{"apiKey": []}], (method, path)
             for code in ("401", "403"):
-                for media in operation["responses"][code]["content"].values():  # vnd.api+json: hooks
+                for media in operation["responses"][code]["content"].values():
                     assert media["schema"] == {"$ref": "#/components/schemas/Error"}
             for parameter in operation.get("parameters", []):
                 if parameter["schema"].get("type") == "integer":
@@ -232,7 +232,7 @@ def test_the_openapi_document_says_what_the_api_answers(api: ApiClient) -> None:
     for path in ("/v1/hooks/web/{hook_id}", "/v1/hooks/form/{orgId}/{hash}"):
         receive = paths[path]["post"]
         assert set(receive["responses"]) >= {"202", "400", "401", "404", "413", "415"}
-        assert receive["responses"]["202"]["content"]["application/vnd.api+json"]["schema"] == {
+        assert receive["responses"]["202"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/HookTransaction"
         }
 

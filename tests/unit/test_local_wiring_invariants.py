@@ -54,7 +54,7 @@ def test_the_forward_function_tells_a_webhooks_stream_record_by_its_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The forward handler maps a stream ARN to its table through its environment."""
-    from switchboard.pipeline.forward_handler import _table_of
+    from switchboard.entrypoints.forward import _table_of
 
     function = LocalFunction(wiring.FORWARD, TABLES, LogRouter(tmp_path), QUEUES)
     for name, value in function.environment.items():

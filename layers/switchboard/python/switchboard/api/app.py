@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
+from switchboard import http
 from switchboard.api import jsonapi, routing
 from switchboard.api.routes import register_all
 from switchboard.authn import authenticate
@@ -37,7 +38,7 @@ class Api:
 
         @app.exception_handler(SwitchboardError)
         def _domain_error(exc: SwitchboardError) -> Response:
-            return jsonapi.respond({"errors": [exc.to_error()]}, exc.status)
+            return jsonapi.respond(http.error_document(exc), exc.status)
 
         @app.not_found
         def _not_found(_exc: Exception) -> Response:
@@ -119,15 +120,8 @@ def _body_size(event: dict[str, Any]) -> int:
 
 
 def _gate_response(exc: SwitchboardError) -> dict[str, Any]:
-    headers = {"Content-Type": jsonapi.JSON}
-    if isinstance(exc, _NotAllowed):
-        headers["Allow"] = ", ".join(exc.allowed)
-    return {
-        "statusCode": exc.status,
-        "headers": headers,
-        "body": json.dumps({"errors": [exc.to_error()]}),
-        "isBase64Encoded": False,
-    }
+    allowed = exc.allowed if isinstance(exc, _NotAllowed) else None
+    return http.error_response(exc, {"Allow": ", ".join(allowed)} if allowed else None)
 
 
 def _item_too_large(exc: Exception) -> bool:

@@ -12,8 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from switchboard import cursors
 from switchboard.domain.records import Page, Record
 from switchboard.domain.resources import resource
-
-JSON = "application/json"
+from switchboard.http import JSON
 
 
 def respond(

@@ -19,6 +19,7 @@ from switchboard.domain import attributes, kinds, models
 from switchboard.domain.hooks import MAX_BODY_BYTES as HOOK_BODY_MAX
 from switchboard.domain.hooks import MAX_KEY_LENGTH, HookBody
 from switchboard.domain.webhooks import WebhookBody
+from switchboard.http import JSON
 from switchboard.pipeline import hooks, pull
 from switchboard.pipeline.webhooks import NOT_NULL as WEBHOOK_NOT_NULL
 from switchboard.pipeline.webhooks import REQUIRED as WEBHOOK_REQUIRED
@@ -287,12 +288,12 @@ def _merge(paths: dict[str, Any], path: str, item: dict[str, Any]) -> None:
 
 # --- the hook receive operations ------------------------------------------------------------
 # API Gateway routes `POST /v1/hooks/form/{orgId}/{hash}` and `POST /v1/hooks/web/{hash}` to the
-# hooks function (`switchboard.pipeline.hook_receiver`), every other method there to this API.
+# hooks function (`switchboard.entrypoints.hooks`), every other method there to this API; both
+# answer `application/json` with the same error document (`switchboard.http`).
 HOOK_TYPES_PATH = "/v1/hooks/{hook_type}/{hook_id}"
 WEB_RECEIVE = "/v1/hooks/web/{hook_id}"
 FORM_RECEIVE = "/v1/hooks/form/{orgId}/{hash}"
 HOOK_TRANSACTION = "HookTransaction"
-_VND = "application/vnd.api+json"  # what the hooks function answers
 _HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$", "minLength": 64, "maxLength": 64}
 # What `str.strip()` removes from a header value (Latin-1: what a header can carry).
 _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0"
@@ -408,14 +409,12 @@ def _receive(hook_type: str, summary: str, parameters: list[dict[str, Any]]) -> 
                     "schema": {"type": "string", "enum": ["true"]},
                 }
             },
-            "content": {_VND: {"schema": {"$ref": f"#/components/schemas/{HOOK_TRANSACTION}"}}},
+            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{HOOK_TRANSACTION}"}}},
         }
     }
     error = {"schema": {"$ref": f"#/components/schemas/{ERROR}"}}
     for code in errors:
-        content = {_VND: error}
-        if code == 413:  # API Gateway's own 413 (over 10 MB) is the same error document
-            content["application/json"] = error
+        content = {JSON: error}  # API Gateway's own 413 (over 10 MB) is the same error document
         description = _HOOK_ERRORS[code]
         if code == 401 and hook_type == "web":
             description = f"{_ERRORS[401]}; or {description[0].lower()}{description[1:]}"

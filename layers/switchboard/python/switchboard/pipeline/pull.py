@@ -815,23 +815,3 @@ def pull_service() -> PullService:
         HttpSender(allow_private=local_run(), timeout_s=FETCH_TIMEOUT_S),
         services.check_webhook_url,
     )
-
-
-def run_scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled entry point: every due puller, within the invocation's time."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is not None:
-
-        def time_left() -> float:
-            return remaining() / 1000 - SCHEDULE_RESERVE_S
-
-    else:
-        end = time.monotonic() + DEFAULT_BUDGET_S
-
-        def time_left() -> float:
-            return end - time.monotonic()
-
-    summary = pull_service().run_due(time_left)
-    if summary["due"]:  # an idle tick (every second in the local run) stays out of the log
-        logger.info("pull schedule", extra={k: v for k, v in summary.items() if k != "runs"})
-    return summary

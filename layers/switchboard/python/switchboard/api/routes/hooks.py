@@ -1,7 +1,7 @@
 """Inbound hooks: create, list, get, update (enable, disable, debug) and debug transactions.
 
 The receive addresses themselves (`POST /v1/hooks/form/{orgId}/{hash}`, `POST /v1/hooks/web/{hash}`)
-belong to the hooks function (`switchboard.pipeline.hook_receiver`), not to this API.
+belong to the hooks function (`switchboard.entrypoints.hooks`), not to this API.
 No `from __future__ import annotations`: routing reads the body models from the annotations.
 """
 

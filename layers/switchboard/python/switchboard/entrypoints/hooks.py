@@ -1,37 +1,27 @@
-"""The hook receive endpoints as API Gateway proxy responses.
+"""The hooks function: the hook receive endpoints as API Gateway proxy responses.
 
 `POST /v1/hooks/form/{orgId}/{hash}` (no auth: the 64-hex hash is the secret) and
 `POST /v1/hooks/web/{hash}` (Bearer key with `org.hooks`). 202 with the transaction id once it is
-stored and queued; JSON:API errors otherwise (413, 415, 400, 401, 403, 404). Kept light: no web
-framework, so a cold receive imports little more than boto3.
+stored and queued; JSON:API errors otherwise (413, 415, 400, 401, 403, 404), in the API's one
+shape (`switchboard.http`). Kept light: no web framework, so a cold receive imports little more
+than boto3.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from switchboard import services
+from switchboard import http, services
 from switchboard.authn import authenticate
 from switchboard.domain.auth import HOOK_RECEIVE
 from switchboard.domain.hooks import MAX_BODY_BYTES
 from switchboard.errors import BadRequest, PayloadTooLarge, SwitchboardError
 
 logger = Logger()
-_JSON = {"Content-Type": "application/vnd.api+json"}
-
-
-def _respond(status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {**_JSON, **(headers or {})},
-        "body": json.dumps(document, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
 
 
 def _body(event: dict[str, Any]) -> bytes:
@@ -49,7 +39,7 @@ def _body(event: dict[str, Any]) -> bytes:
         raise BadRequest("the body is marked base64 but is not valid base64") from None
 
 
-def receive(event: dict[str, Any]) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = event.get("headers") or {}
     params = event.get("pathParameters") or {}
     try:
@@ -61,7 +51,7 @@ def receive(event: dict[str, Any]) -> dict[str, Any]:
             hook_type, org = "web", principal.org
         accepted = services.hooks().receive(org, hook_type, params.get("hash", ""), headers, _body(event))
     except SwitchboardError as exc:
-        return _respond(exc.status, {"errors": [exc.to_error()]})
+        return http.error_response(exc)
     logger.info(
         "hook transaction",
         extra={"org": org, "transaction": accepted.transaction_id, "replayed": accepted.replayed},
@@ -73,4 +63,4 @@ def receive(event: dict[str, Any]) -> dict[str, Any]:
             "attributes": {"receivedAt": accepted.received_at, "replayed": accepted.replayed},
         }
     }
-    return _respond(202, document, {"Idempotent-Replayed": "true"} if accepted.replayed else None)
+    return http.proxy_response(202, document, {"Idempotent-Replayed": "true"} if accepted.replayed else None)
