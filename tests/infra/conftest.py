@@ -36,6 +36,18 @@ class Synth:
     def resources_of(self, cfn_type: str) -> dict[str, Any]:
         return {lid: res for lid, res in self.resources.items() if res["Type"] == cfn_type}
 
+    def logical_id(self, construct: Any) -> str:
+        return self.stack.get_logical_id(construct.node.default_child)
+
+    def table_id(self, key: str) -> str:
+        return self.logical_id(self.stack.storage.tables[key])
+
+    def queue_id(self, key: str) -> str:
+        return self.logical_id(self.stack.queues.queues[key])
+
+    def function_id(self, name: str) -> str:
+        return self.logical_id(self.stack.functions.functions[name])
+
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:

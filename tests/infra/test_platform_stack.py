@@ -38,22 +38,6 @@ ACKNOWLEDGED_RULES = {
 UNSCOPED_ACTIONS = {"dynamodb:ListStreams"}
 
 
-def logical_id(synth: Synth, construct: Any) -> str:
-    return synth.stack.get_logical_id(construct.node.default_child)
-
-
-def table_id(synth: Synth, key: str) -> str:
-    return logical_id(synth, synth.stack.storage.tables[key])
-
-
-def queue_id(synth: Synth, key: str) -> str:
-    return logical_id(synth, synth.stack.queues.queues[key])
-
-
-def function_id(synth: Synth, name: str) -> str:
-    return logical_id(synth, synth.stack.functions.functions[name])
-
-
 def mentions(value: Any, lid: str) -> bool:
     """Whether a CloudFormation value references the resource `lid` (Ref or GetAtt)."""
     text = json.dumps(value)
@@ -62,7 +46,7 @@ def mentions(value: Any, lid: str) -> bool:
 
 def role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
     """All statements of the IAM policies attached to a function's role."""
-    role_id = logical_id(synth, synth.stack.functions.functions[function_name].role)
+    role_id = synth.logical_id(synth.stack.functions.functions[function_name].role)
     statements: list[dict[str, Any]] = []
     for policy in synth.resources_of("AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
@@ -83,7 +67,7 @@ def test_one_table_per_wiring_table(synth: Synth) -> None:
 
 @pytest.mark.parametrize("spec", wiring.TABLES, ids=lambda spec: spec.key)
 def test_table_matches_wiring(synth: Synth, spec: wiring.Table) -> None:
-    resource = synth.resources[table_id(synth, spec.key)]
+    resource = synth.resources[synth.table_id(spec.key)]
     props = resource["Properties"]
 
     key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
@@ -94,7 +78,7 @@ def test_table_matches_wiring(synth: Synth, spec: wiring.Table) -> None:
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["SSESpecification"]["SSEType"] == "KMS"
-    assert mentions(props["SSESpecification"]["KMSMasterKeyId"], logical_id(synth, synth.stack.storage.key))
+    assert mentions(props["SSESpecification"]["KMSMasterKeyId"], synth.logical_id(synth.stack.storage.key))
     assert resource["DeletionPolicy"] == "Retain"
     assert props["DeletionProtectionEnabled"] is True
 
@@ -142,30 +126,30 @@ def test_two_layers_for_python_3_12(synth: Synth) -> None:
 
 @pytest.mark.parametrize("spec", wiring.FUNCTIONS, ids=lambda spec: spec.name)
 def test_function_matches_wiring(synth: Synth, spec: wiring.FunctionSpec) -> None:
-    props = synth.resources[function_id(synth, spec.name)]["Properties"]
+    props = synth.resources[synth.function_id(spec.name)]["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["x86_64"]
     assert props["Handler"] == spec.handler
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
 
-    layer_ids = {logical_id(synth, layer) for layer in synth.stack.layers.all}
+    layer_ids = {synth.logical_id(layer) for layer in synth.stack.layers.all}
     assert {ref["Ref"] for ref in props["Layers"]} == layer_ids
 
     expected_env: dict[str, Any] = {"POWERTOOLS_LOG_LEVEL": "INFO"}
     for key in spec.tables:
-        expected_env[wiring.table(key).env_var] = {"Ref": table_id(synth, key)}
+        expected_env[wiring.table(key).env_var] = {"Ref": synth.table_id(key)}
     for key in spec.queues:
-        expected_env[wiring.queue(key).env_var] = {"Ref": queue_id(synth, key)}
+        expected_env[wiring.queue(key).env_var] = {"Ref": synth.queue_id(key)}
     expected_env.update(spec.environment)
     assert props["Environment"]["Variables"] == expected_env
 
-    log_group_id = logical_id(synth, synth.stack.functions.functions[spec.name].log_group)
+    log_group_id = synth.logical_id(synth.stack.functions.functions[spec.name].log_group)
     assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
 
 
 def test_log_groups_have_retention_and_encryption(synth: Synth) -> None:
-    key_id = logical_id(synth, synth.stack.storage.key)
+    key_id = synth.logical_id(synth.stack.storage.key)
     log_groups = synth.resources_of("AWS::Logs::LogGroup")
     assert log_groups
     for lid, resource in log_groups.items():
@@ -188,7 +172,7 @@ def test_function_permissions_follow_declared_access(synth: Synth, spec: wiring.
             assert set(as_list(statement["Action"])) <= UNSCOPED_ACTIONS, statement
 
     for table in wiring.TABLES:
-        lid = table_id(synth, table.key)
+        lid = synth.table_id(table.key)
         # A table's stream is its own resource (see test_only_stream_consumers_read_streams).
         on_table = [
             s
@@ -208,7 +192,7 @@ def test_function_permissions_follow_declared_access(synth: Synth, spec: wiring.
 
 def test_api_function_writes_objects_and_only_reads_auth(synth: Synth) -> None:
     statements = role_statements(synth, "api")
-    objects, auth = table_id(synth, "objects"), table_id(synth, "auth")
+    objects, auth = synth.table_id("objects"), synth.table_id("auth")
 
     def actions_on(lid: str) -> set[str]:
         return {
@@ -225,7 +209,7 @@ def test_api_function_writes_objects_and_only_reads_auth(synth: Synth) -> None:
 
 
 def test_data_key_is_usable_only_through_dynamodb_and_sqs(synth: Synth) -> None:
-    key_id = logical_id(synth, synth.stack.storage.key)
+    key_id = synth.logical_id(synth.stack.storage.key)
     for spec in wiring.FUNCTIONS:
         kms = [s for s in role_statements(synth, spec.name) if mentions(s["Resource"], key_id)]
         assert kms
@@ -263,7 +247,7 @@ def test_methods_are_exactly_the_declared_routes(synth: Synth) -> None:
         targets = [
             s.name
             for s in wiring.FUNCTIONS
-            if mentions(props["Integration"]["Uri"], function_id(synth, s.name))
+            if mentions(props["Integration"]["Uri"], synth.function_id(s.name))
         ]
         assert len(targets) == 1
         found.add((props["HttpMethod"], path, targets[0]))
@@ -285,7 +269,7 @@ def test_stage_prod_is_throttled_and_logged(synth: Synth) -> None:
     assert settings["DataTraceEnabled"] is False
 
     access = props["AccessLogSetting"]
-    assert mentions(access["DestinationArn"], logical_id(synth, synth.stack.api.access_logs))
+    assert mentions(access["DestinationArn"], synth.logical_id(synth.stack.api.access_logs))
     fields = json.loads(access["Format"])
     assert fields["requestId"] == "$context.requestId"
     assert {"status", "ip", "httpMethod", "resourcePath", "responseLatency"} <= set(fields)
@@ -313,10 +297,10 @@ def test_execution_log_group_exists_before_the_stage(synth: Synth) -> None:
 def test_outputs_name_the_api_url_alarm_topic_and_tables(synth: Synth) -> None:
     outputs = synth.template.to_json()["Outputs"]
     assert "ApiUrl" in outputs
-    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": logical_id(synth, synth.stack.alarms.topic)}
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": synth.logical_id(synth.stack.alarms.topic)}
     for spec in wiring.TABLES:
         name = f"{camel(spec.key)}TableName"
-        assert outputs[name]["Value"] == {"Ref": table_id(synth, spec.key)}
+        assert outputs[name]["Value"] == {"Ref": synth.table_id(spec.key)}
 
 
 # --- settings from context -----------------------------------------------------------------
@@ -383,7 +367,7 @@ def test_cfn_lint_finds_no_problems(synth: Synth, tmp_path: Path) -> None:
     template.write_text(json.dumps(synth.template.to_json()))
     matches = lint_file(template, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     roles = {
-        function_id(synth, name): logical_id(synth, function.role)
+        synth.function_id(name): synth.logical_id(function.role)
         for name, function in synth.stack.functions.functions.items()
     }
 
@@ -424,7 +408,7 @@ ON_FAILURE_QUEUES = {trigger.on_failure_queue for _, trigger in STREAM_TRIGGERS 
 
 
 def dlq_id(synth: Synth, key: str) -> str:
-    return logical_id(synth, synth.stack.queues.dead_letter_queues[key])
+    return synth.logical_id(synth.stack.queues.dead_letter_queues[key])
 
 
 def trigger_ids(pairs: list[tuple[wiring.FunctionSpec, Any]]) -> list[str]:
@@ -433,7 +417,7 @@ def trigger_ids(pairs: list[tuple[wiring.FunctionSpec, Any]]) -> list[str]:
 
 def assert_created_after_its_permissions(synth: Synth, mapping: dict[str, Any], function_name: str) -> None:
     """Lambda checks the role's access when it creates a mapping: the role and its policy come first."""
-    role_id = logical_id(synth, synth.stack.functions.functions[function_name].role)
+    role_id = synth.logical_id(synth.stack.functions.functions[function_name].role)
     policies = {
         lid
         for lid, policy in synth.resources_of("AWS::IAM::Policy").items()
@@ -451,8 +435,8 @@ def test_one_queue_per_wiring_queue_plus_its_dlq(synth: Synth) -> None:
 
 @pytest.mark.parametrize("spec", wiring.QUEUES, ids=lambda spec: spec.key)
 def test_queue_matches_wiring(synth: Synth, spec: wiring.Queue) -> None:
-    key_id = logical_id(synth, synth.stack.storage.key)
-    props = synth.resources[queue_id(synth, spec.key)]["Properties"]
+    key_id = synth.logical_id(synth.stack.storage.key)
+    props = synth.resources[synth.queue_id(spec.key)]["Properties"]
     assert props["VisibilityTimeout"] == spec.visibility_timeout_s
     assert props["MessageRetentionPeriod"] == spec.retention_s
     assert mentions(props["KmsMasterKeyId"], key_id)
@@ -483,7 +467,7 @@ def test_every_queue_refuses_requests_without_tls(synth: Synth) -> None:
 
 
 def mappings_of(synth: Synth, function_name: str, source_lid: str) -> list[dict[str, Any]]:
-    fid = function_id(synth, function_name)
+    fid = synth.function_id(function_name)
     return [
         mapping
         for mapping in synth.resources_of("AWS::Lambda::EventSourceMapping").values()
@@ -508,7 +492,7 @@ SCHEDULE_TRIGGERS = [
 
 @pytest.mark.parametrize(("spec", "trigger"), SCHEDULE_TRIGGERS, ids=[s.name for s, _ in SCHEDULE_TRIGGERS])
 def test_schedule_rule_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
-    fid = logical_id(synth, synth.stack.functions.functions[spec.name])
+    fid = synth.logical_id(synth.stack.functions.functions[spec.name])
     rules = [
         rule
         for rule in synth.resources_of("AWS::Events::Rule").values()
@@ -528,7 +512,7 @@ def test_schedule_rule_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, t
 
 def test_fifo_queues_and_their_dead_letter_queues_are_fifo(synth: Synth) -> None:
     for declared in wiring.QUEUES:
-        queue = synth.resources_of("AWS::SQS::Queue")[queue_id(synth, declared.key)]["Properties"]
+        queue = synth.resources_of("AWS::SQS::Queue")[synth.queue_id(declared.key)]["Properties"]
         assert queue.get("FifoQueue", False) is declared.fifo, declared.key
         if declared.dlq_key:
             dlq = synth.resources_of("AWS::SQS::Queue")[dlq_id(synth, declared.key)]["Properties"]
@@ -537,9 +521,9 @@ def test_fifo_queues_and_their_dead_letter_queues_are_fifo(synth: Synth) -> None
 
 @pytest.mark.parametrize(("spec", "trigger"), STREAM_TRIGGERS, ids=trigger_ids(STREAM_TRIGGERS))
 def test_stream_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
-    [mapping] = mappings_of(synth, spec.name, table_id(synth, trigger.table))
+    [mapping] = mappings_of(synth, spec.name, synth.table_id(trigger.table))
     props = mapping["Properties"]
-    assert props["EventSourceArn"] == {"Fn::GetAtt": [table_id(synth, trigger.table), "StreamArn"]}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [synth.table_id(trigger.table), "StreamArn"]}
     assert props["StartingPosition"] == trigger.starting_position
     assert props["BatchSize"] == trigger.batch_size
     assert props["MaximumBatchingWindowInSeconds"] == trigger.max_batching_window_s
@@ -548,7 +532,7 @@ def test_stream_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, 
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     if trigger.on_failure_queue:
         destination = props["DestinationConfig"]["OnFailure"]["Destination"]
-        assert destination == {"Fn::GetAtt": [queue_id(synth, trigger.on_failure_queue), "Arn"]}
+        assert destination == {"Fn::GetAtt": [synth.queue_id(trigger.on_failure_queue), "Arn"]}
     else:
         assert "DestinationConfig" not in props
     assert_created_after_its_permissions(synth, mapping, spec.name)
@@ -556,9 +540,9 @@ def test_stream_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, 
 
 @pytest.mark.parametrize(("spec", "trigger"), QUEUE_TRIGGERS, ids=trigger_ids(QUEUE_TRIGGERS))
 def test_queue_mapping_matches_wiring(synth: Synth, spec: wiring.FunctionSpec, trigger: Any) -> None:
-    [mapping] = mappings_of(synth, spec.name, queue_id(synth, trigger.queue))
+    [mapping] = mappings_of(synth, spec.name, synth.queue_id(trigger.queue))
     props = mapping["Properties"]
-    assert props["EventSourceArn"] == {"Fn::GetAtt": [queue_id(synth, trigger.queue), "Arn"]}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [synth.queue_id(trigger.queue), "Arn"]}
     assert props["BatchSize"] == trigger.batch_size
     assert props.get("MaximumBatchingWindowInSeconds", 0) == trigger.max_batching_window_s
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -582,7 +566,7 @@ def actions_on(statements: list[dict[str, Any]], lid: str) -> set[str]:
 
 def queue_lids(synth: Synth) -> dict[str, str]:
     """Logical id -> queue key ("<key>-dlq" for dead-letter queues) of every queue."""
-    lids = {queue_id(synth, key): key for key in synth.stack.queues.queues}
+    lids = {synth.queue_id(key): key for key in synth.stack.queues.queues}
     lids.update({dlq_id(synth, key): f"{key}-dlq" for key in synth.stack.queues.dead_letter_queues})
     return lids
 
@@ -604,11 +588,11 @@ def test_deliver_may_send_only_to_the_deliveries_queue(synth: Synth) -> None:
     statements = role_statements(synth, "deliver")
     sends = [s for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
     resources = [r for s in sends for r in as_list(s["Resource"])]
-    assert resources == [{"Fn::GetAtt": [queue_id(synth, "deliveries"), "Arn"]}]
+    assert resources == [{"Fn::GetAtt": [synth.queue_id("deliveries"), "Arn"]}]
 
 
 def test_events_function_only_reads_webhooks(synth: Synth) -> None:
-    granted = actions_on(role_statements(synth, "events"), table_id(synth, "webhooks"))
+    granted = actions_on(role_statements(synth, "events"), synth.table_id("webhooks"))
     assert {"dynamodb:GetItem", "dynamodb:Query"} <= granted
     assert not granted & set(TABLE_WRITE_ACTIONS)
 
@@ -622,7 +606,7 @@ def test_only_stream_consumers_read_streams(synth: Synth, spec: wiring.FunctionS
             action
             for s in statements
             for r in as_list(s["Resource"])
-            if r == {"Fn::GetAtt": [table_id(synth, table.key), "StreamArn"]}
+            if r == {"Fn::GetAtt": [synth.table_id(table.key), "StreamArn"]}
             for action in as_list(s["Action"])
         }
         expected = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
@@ -640,9 +624,9 @@ def alarms(synth: Synth) -> list[dict[str, Any]]:
 
 def test_dead_letters_and_discarded_batches_alarm_at_the_first_message(synth: Synth) -> None:
     watched = {dlq_id(synth, key) for key in synth.stack.queues.dead_letter_queues}
-    watched |= {queue_id(synth, key) for key in ON_FAILURE_QUEUES}
+    watched |= {synth.queue_id(key) for key in ON_FAILURE_QUEUES}
     assert watched
-    topic_id = logical_id(synth, synth.stack.alarms.topic)
+    topic_id = synth.logical_id(synth.stack.alarms.topic)
     found = set()
     for props in alarms(synth):
         if props.get("MetricName") != "ApproximateNumberOfMessagesVisible":
@@ -669,7 +653,7 @@ def test_a_webhook_turned_off_raises_an_alarm(synth: Synth) -> None:
     assert props["Period"] == 300
     assert props["Threshold"] == 1
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert props["AlarmActions"] == [{"Ref": logical_id(synth, synth.stack.alarms.topic)}]
+    assert props["AlarmActions"] == [{"Ref": synth.logical_id(synth.stack.alarms.topic)}]
 
 
 def test_workflow_failures_and_scheduled_function_errors_alarm(synth: Synth) -> None:
@@ -679,7 +663,7 @@ def test_workflow_failures_and_scheduled_function_errors_alarm(synth: Synth) -> 
     assert (failed["Statistic"], failed["Threshold"]) == ("Sum", 1)
     errors = [props for props in alarms(synth) if props["MetricName"] == "Errors"]
     scheduled = {
-        logical_id(synth, synth.stack.functions.functions[spec.name]) for spec, _ in SCHEDULE_TRIGGERS
+        synth.logical_id(synth.stack.functions.functions[spec.name]) for spec, _ in SCHEDULE_TRIGGERS
     }
     assert {props["Dimensions"][0]["Value"]["Ref"] for props in errors} == scheduled
 
@@ -693,12 +677,12 @@ def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
         + len(SCHEDULE_TRIGGERS)
     )
     assert len(alarms(synth)) == expected
-    topic_id = logical_id(synth, synth.stack.alarms.topic)
+    topic_id = synth.logical_id(synth.stack.alarms.topic)
     assert all(props["AlarmActions"] == [{"Ref": topic_id}] for props in alarms(synth))
 
 
 def test_alarm_topic_is_encrypted_tls_only_and_open_to_this_accounts_alarms(synth: Synth) -> None:
-    key_id = logical_id(synth, synth.stack.storage.key)
+    key_id = synth.logical_id(synth.stack.storage.key)
     [topic] = synth.resources_of("AWS::SNS::Topic").values()
     assert mentions(topic["Properties"]["KmsMasterKeyId"], key_id)
     [policy] = synth.resources_of("AWS::SNS::TopicPolicy").values()

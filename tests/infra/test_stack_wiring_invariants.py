@@ -21,20 +21,8 @@ if TYPE_CHECKING:
     from conftest import Synth
 
 
-def logical_id(synth: Synth, construct: Any) -> str:
-    return synth.stack.get_logical_id(construct.node.default_child)
-
-
-def table_id(synth: Synth, key: str) -> str:
-    return logical_id(synth, synth.stack.storage.tables[key])
-
-
-def function_id(synth: Synth, name: str) -> str:
-    return logical_id(synth, synth.stack.functions.functions[name])
-
-
 def role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
-    role_id = logical_id(synth, synth.stack.functions.functions[function_name].role)
+    role_id = synth.logical_id(synth.stack.functions.functions[function_name].role)
     statements: list[dict[str, Any]] = []
     for policy in synth.resources_of("AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
@@ -65,23 +53,23 @@ def streamed_tables(spec: wiring.FunctionSpec) -> set[str]:
 
 @pytest.mark.parametrize("spec", wiring.FUNCTIONS, ids=lambda spec: spec.name)
 def test_every_triggering_table_is_in_the_environment(synth: Synth, spec: wiring.FunctionSpec) -> None:
-    variables: dict[str, Any] = synth.resources[function_id(synth, spec.name)]["Properties"]["Environment"][
+    variables: dict[str, Any] = synth.resources[synth.function_id(spec.name)]["Properties"]["Environment"][
         "Variables"
     ]
     for key in streamed_tables(spec):
         env_var = wiring.table(key).env_var
-        assert variables.get(env_var) == {"Ref": table_id(synth, key)}, (spec.name, env_var)
+        assert variables.get(env_var) == {"Ref": synth.table_id(key)}, (spec.name, env_var)
 
 
 @pytest.mark.parametrize("spec", wiring.FUNCTIONS, ids=lambda spec: spec.name)
 def test_every_triggering_table_is_readable_by_the_role(synth: Synth, spec: wiring.FunctionSpec) -> None:
     statements = role_statements(synth, spec.name)
     for key in streamed_tables(spec):
-        granted = table_actions(statements, table_id(synth, key))
+        granted = table_actions(statements, synth.table_id(key))
         assert set(TABLE_READ_ACTIONS) <= granted, (spec.name, key)
 
 
 def test_the_forward_function_knows_the_webhooks_table(synth: Synth) -> None:
     """The webhooks stream feeds the forward function (webhooks turned off are data stream events)."""
-    props = synth.resources[function_id(synth, "forward")]["Properties"]
-    assert props["Environment"]["Variables"]["WEBHOOKS_TABLE"] == {"Ref": table_id(synth, "webhooks")}
+    props = synth.resources[synth.function_id("forward")]["Properties"]
+    assert props["Environment"]["Variables"]["WEBHOOKS_TABLE"] == {"Ref": synth.table_id("webhooks")}
